@@ -1,0 +1,1 @@
+"""App Tokens: the code shared by every Lambda function of the service."""

@@ -1,0 +1,161 @@
+"""The HTTP side of every function: one resolver setup, authentication first, one error map.
+
+Powertools validates a request before any middleware runs, so authentication and
+the permission check happen here, before ``resolve``: an unauthenticated request
+with a bad body is a 401, not a 422.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+    ResponseValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.error_map import error_response, to_response, validation_response
+from shared.errors import AuthenticationFailed, InvalidInput, ServiceError
+from shared.observability import count, logger, traced
+from shared.records import TokenRecord
+from shared.runtime import Runtime, get_runtime
+from shared.services import authenticate, record_use, require_permission
+
+LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+CALLER = "caller"
+RUNTIME = "runtime"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One API operation: its routes and the permission a caller needs for it."""
+
+    name: str
+    permission: str
+    router: Router
+
+
+def new_resolver() -> APIGatewayRestResolver:
+    """A REST resolver whose every failure, its own included, comes out in the seed's shapes."""
+    resolver = APIGatewayRestResolver(
+        enable_validation=True,
+        response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+        debug=False,
+    )
+
+    @resolver.exception_handler(RequestValidationError)
+    def _invalid_request(error: RequestValidationError) -> Response:
+        return validation_response(error.errors())
+
+    @resolver.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_content(error: RequestUnsupportedContentType) -> Response:
+        return validation_response(error.errors())
+
+    @resolver.exception_handler(ResponseValidationError)
+    def _invalid_response(error: ResponseValidationError) -> Response:
+        # Our own model failed: say where, never what (the data may hold a secret).
+        logger.error("response failed its model", extra={"locations": [e.get("loc") for e in error.errors()]})
+        return error_response(500)
+
+    @resolver.exception_handler(ServiceError)
+    def _service_error(error: ServiceError) -> Response:
+        return to_response(error)
+
+    @resolver.not_found
+    def _no_route(_: NotFoundError) -> Response:
+        return error_response(404, {"resource_type": "route", "resource_id": resolver.current_event.path})
+
+    @resolver.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unexpected failure", extra={"error_type": type(error).__name__})
+        return error_response(500)
+
+    return resolver
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return value if isinstance(value, str) else None
+    return None
+
+
+def _check_body_encoding(event: Mapping[str, Any]) -> None:
+    """Refuse what Powertools would turn into a 500: non-UTF-8 bytes and non-JSON bodies."""
+    body = event.get("body")
+    if not body:
+        return
+    if event.get("isBase64Encoded"):
+        try:
+            base64.b64decode(body, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            raise InvalidInput(("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}) from None
+    content_type = (_header(event, "content-type") or "application/json").strip().lower()
+    if not content_type.startswith("application/json"):
+        raise InvalidInput(
+            ("header", "content-type"),
+            "Content-Type must be application/json",
+            "content_type_unsupported",
+            content_type,
+            {"expected": "application/json"},
+        )
+
+
+def _proxy_result(response: Response) -> dict[str, Any]:
+    """An API Gateway proxy result for a response made before the resolver runs."""
+    headers: dict[str, list[str]] = {key: [value] for key, value in response.headers.items() if isinstance(value, str)}
+    return {
+        "statusCode": response.status_code,
+        "multiValueHeaders": headers,
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
+
+
+def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> TokenRecord:
+    with traced("authenticate"):
+        caller = authenticate(runtime.repository, runtime.hasher, runtime.clock, _header(event, "authorization"))
+    logger.append_keys(caller_token_id=caller.token_id, org_id=caller.org_id)
+    require_permission(caller, permission)
+    try:
+        record_use(runtime.repository, runtime.clock, caller)
+    except (BotoCoreError, ClientError) as error:
+        # last_used_at is advisory; a failure to note it must not fail the request.
+        logger.warning("could not record token use", extra={"error_type": type(error).__name__})
+    return caller
+
+
+def build_handler(operation: Operation) -> LambdaHandler:
+    """The ``lambda_handler`` body of one function: authenticate, authorize, then route."""
+    resolver = new_resolver()
+    resolver.include_router(operation.router)
+
+    def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            runtime = get_runtime()
+            caller = _authorize(runtime, event, operation.permission)
+            _check_body_encoding(event)
+        except AuthenticationFailed as failure:
+            logger.info("authentication failed", extra={"reason": failure.reason})
+            count("AuthenticationFailures")
+            return _proxy_result(to_response(failure))
+        except ServiceError as error:
+            return _proxy_result(to_response(error))
+        except Exception as error:
+            logger.exception("unexpected failure before routing", extra={"error_type": type(error).__name__})
+            return _proxy_result(error_response(500))
+        resolver.append_context(**{CALLER: caller, RUNTIME: runtime})
+        return resolver.resolve(event, context)
+
+    return handle

@@ -1,0 +1,79 @@
+"""The one place where failures become HTTP responses, in the seed's shapes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from shared.clock import error_timestamp, utc_now
+from shared.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
+
+MESSAGES = {
+    401: ("AUTHENTICATION_FAILED", "Authentication required"),
+    403: ("FORBIDDEN", "You don't have permission to perform this action"),
+    404: ("RESOURCE_NOT_FOUND", "The requested resource was not found"),
+    500: ("INTERNAL_SERVER_ERROR", "An unexpected error occurred"),
+}
+
+
+def error_response(status: int, details: Mapping[str, Any] | None = None, now: datetime | None = None) -> Response:
+    """A 401, 403, 404 or 500 in the seed's error shape."""
+    error, message = MESSAGES[status]
+    body = {
+        "error": error,
+        "message": message,
+        "details": dict(details or {}),
+        "timestamp": error_timestamp(now or utc_now()),
+        "status_code": status,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == HTTPStatus.UNAUTHORIZED else None
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return str(value)
+
+
+def validation_response(errors: Iterable[Mapping[str, Any]]) -> Response:
+    """A 422 in FastAPI's shape: every item has ``loc``, ``msg``, ``type``, ``input`` and ``ctx``."""
+    detail = [
+        {
+            "loc": [part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "Invalid input")),
+            "type": str(error.get("type", "value_error")),
+            "input": _jsonable(error.get("input")),
+            "ctx": _jsonable(error.get("ctx") or {}),
+        }
+        for error in errors
+    ]
+    return Response(
+        status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps({"detail": detail}),
+    )
+
+
+def to_response(error: Exception) -> Response:
+    """The response for any failure; anything unforeseen is a bare 500 that leaks nothing."""
+    if isinstance(error, AuthenticationFailed):
+        return error_response(401)
+    if isinstance(error, Forbidden):
+        return error_response(403, {"required_permission": error.required_permission})
+    if isinstance(error, NotFound):
+        return error_response(404, {"resource_type": error.resource_type, "resource_id": error.resource_id})
+    if isinstance(error, InvalidInput):
+        return validation_response(error.errors)
+    return error_response(500)

@@ -1,0 +1,47 @@
+"""The service's failures, as plain exceptions; ``shared.error_map`` turns them into responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base of every failure the API reports on purpose."""
+
+
+class AuthenticationFailed(ServiceError):
+    """No usable credential. One message for every cause, so it tells an attacker nothing."""
+
+    def __init__(self, reason: str) -> None:
+        # The reason is for our logs only; the response never carries it.
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Forbidden(ServiceError):
+    """The caller is known but lacks ``required_permission`` (``resource:action``)."""
+
+    def __init__(self, required_permission: str) -> None:
+        super().__init__(required_permission)
+        self.required_permission = required_permission
+
+
+class NotFound(ServiceError):
+    """The resource does not exist, or belongs to another organisation (indistinguishably)."""
+
+    def __init__(self, resource_type: str, resource_id: str) -> None:
+        super().__init__(f"{resource_type} {resource_id}")
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+
+
+class InvalidInput(ServiceError):
+    """Input that passed the models but breaks a rule only the service can check (422)."""
+
+    def __init__(self, loc: tuple[str | int, ...], msg: str, error_type: str, value: Any, ctx: dict[str, Any]) -> None:
+        super().__init__(msg)
+        self.errors = [{"loc": list(loc), "msg": msg, "type": error_type, "input": value, "ctx": ctx}]
+
+
+class Conflict(ServiceError):
+    """A write lost a race it cannot safely retry; surfaced as a 500 after retries."""

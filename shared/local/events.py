@@ -1,0 +1,64 @@
+"""API Gateway REST proxy events, as API Gateway would build them from an HTTP request."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def proxy_event(
+    method: str,
+    path: str,
+    *,
+    resource: str | None = None,
+    path_parameters: Mapping[str, str] | None = None,
+    headers: Sequence[tuple[str, str]] | Mapping[str, str] = (),
+    query: Sequence[tuple[str, str]] | Mapping[str, str] = (),
+    body: bytes | str | None = None,
+    stage: str = "local",
+    source_ip: str = "127.0.0.1",
+) -> dict[str, Any]:
+    """A REST API (v1) proxy event. Repeated headers and query keys keep every value, as API Gateway does."""
+    header_pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+    query_pairs = list(query.items()) if isinstance(query, Mapping) else list(query)
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in header_pairs:
+        multi_headers.setdefault(name, []).append(value)
+    multi_query: dict[str, list[str]] = {}
+    for name, value in query_pairs:
+        multi_query.setdefault(name, []).append(value)
+    encoded = False
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            body, encoded = base64.b64encode(body).decode(), True
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": resource or path,
+        "path": path,
+        "httpMethod": method.upper(),
+        "headers": {name: values[-1] for name, values in multi_headers.items()} or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": {name: values[-1] for name, values in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource or path,
+            "httpMethod": method.upper(),
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": request_id,
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": source_ip, "userAgent": dict(header_pairs).get("User-Agent")},
+            "protocol": "HTTP/1.1",
+            "accountId": "123456789012",
+            "apiId": "local",
+        },
+        "body": body or None,
+        "isBase64Encoded": encoded,
+    }

@@ -1,0 +1,159 @@
+"""The pydantic models of the API: requests, responses and error bodies, named by role."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
+
+MAX_LIST_ITEMS = 100
+MAX_RATE_LIMIT_RPS = 100_000
+MAX_RATE_LIMIT_BURST = 1_000_000
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+# Free text may hold anything printable, line breaks and tabs included, but no other control characters.
+_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+REASON_PATTERN = _LINE_PATTERN
+
+TokenName = Annotated[
+    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=128, pattern=_LINE_PATTERN)
+]
+Description = Annotated[str, StringConstraints(strict=True, max_length=1024, pattern=_TEXT_PATTERN)]
+Reason = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, max_length=512, pattern=_LINE_PATTERN)]
+Scope = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9:._/*-]{0,127}$")]
+Permission = Annotated[
+    str, StringConstraints(strict=True, pattern=r"^(\*|[A-Za-z0-9_.-]{1,64}:(\*|[A-Za-z0-9_.-]{1,64}))$")
+]
+ResourceId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+# A literal segment, a {param} segment, and an optional trailing /* (see docs/decisions.md).
+EndpointPath = Annotated[
+    str,
+    StringConstraints(
+        strict=True,
+        min_length=1,
+        max_length=256,
+        pattern=r"^(/([A-Za-z0-9._~:@!$&'()+,;=-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))*(/\*|/)?$",
+    ),
+]
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise PydanticCustomError("list_unique", "List items must be unique")
+    return values
+
+
+def _limited_list(item: Any) -> Any:
+    return Annotated[list[item], Field(max_length=MAX_LIST_ITEMS), AfterValidator(_unique)]  # type: ignore[valid-type]
+
+
+Scopes = _limited_list(Scope)
+Permissions = _limited_list(Permission)
+ResourceIds = _limited_list(ResourceId)
+EndpointPaths = _limited_list(EndpointPath)
+RateLimitRps = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_RPS)]
+RateLimitBurst = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_BURST)]
+
+
+class TokenCreate(BaseModel):
+    """The body of Create App Token: ``name`` and, optionally, every other writable field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: TokenName
+    description: Description | None = None
+    token_type: Literal["pat"] = "pat"
+    scopes: Scopes = []
+    permissions: Permissions = []
+    workspace_ids: ResourceIds = []
+    namespace_ids: ResourceIds = []
+    environment_ids: ResourceIds = []
+    endpoint_paths: EndpointPaths = []
+    rate_limit_rps: RateLimitRps | None = None
+    rate_limit_burst: RateLimitBurst | None = None
+    expires_at: AwareDatetime | None = None
+
+
+class TokenRevoke(BaseModel):
+    """The optional body of Revoke App Token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason | None = None
+
+
+class AppTokenPublic(BaseModel):
+    """An AppToken as the API shows it: every field present, null where unset, no secret."""
+
+    token_id: str
+    token_type: Literal["pat"]
+    owner_type: Literal["user"]
+    owner_id: str
+    org_id: str
+    name: str
+    description: str | None
+    prefix: str
+    scopes: list[str]
+    permissions: list[str]
+    workspace_ids: list[str]
+    namespace_ids: list[str]
+    environment_ids: list[str]
+    endpoint_paths: list[str]
+    rate_limit_rps: int | None
+    rate_limit_burst: int | None
+    created_by_user_id: str
+    issued_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+    revoked_reason: str | None
+
+
+class TokenCreated(BaseModel):
+    """Create App Token's 201 body: the only response that ever carries the plaintext secrets."""
+
+    token: AppTokenPublic
+    plaintext_token: str
+    refresh_token_plaintext: str
+
+
+class TokensPublic(BaseModel):
+    """List App Tokens' 200 body: one page, newest first, and the cursor of the next one."""
+
+    tokens: list[AppTokenPublic]
+    next_token: str | None
+
+
+class ErrorBody(BaseModel):
+    """The seed's error shape for 401, 403, 404 and 500."""
+
+    error: str
+    message: str
+    details: dict[str, Any]
+    timestamp: str
+    status_code: int
+
+
+class ValidationErrorItem(BaseModel):
+    """One problem with the request, FastAPI style."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] = {}
+
+
+class ValidationErrorBody(BaseModel):
+    """The seed's 422 shape."""
+
+    detail: list[ValidationErrorItem]

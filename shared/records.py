@@ -1,0 +1,64 @@
+"""The domain's records: what the service knows about a token, independent of storage and API."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from shared.models import AppTokenPublic
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """One token's metadata. Never holds a secret or a hash."""
+
+    token_id: str
+    org_id: str
+    app_id: str
+    name: str
+    prefix: str
+    owner_id: str
+    created_by_user_id: str
+    issued_at: str
+    expires_at: str | None
+    token_type: str = "pat"
+    owner_type: str = "user"
+    description: str | None = None
+    scopes: list[str] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
+    workspace_ids: list[str] = field(default_factory=list)
+    namespace_ids: list[str] = field(default_factory=list)
+    environment_ids: list[str] = field(default_factory=list)
+    endpoint_paths: list[str] = field(default_factory=list)
+    rate_limit_rps: int | None = None
+    rate_limit_burst: int | None = None
+    last_used_at: str | None = None
+    revoked_at: str | None = None
+    revoked_reason: str | None = None
+
+    def to_public(self) -> AppTokenPublic:
+        """The API's view: every seed field, ``app_id`` left out as the seed does."""
+        fields = asdict(self)
+        del fields["app_id"]
+        return AppTokenPublic.model_validate(fields)
+
+    def is_expired(self, now_iso: str) -> bool:
+        """Whether the token has reached its expiry (timestamps compare as text)."""
+        return self.expires_at is not None and self.expires_at <= now_iso
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What authentication reads in one request: the token and the hashes of its secrets."""
+
+    token: TokenRecord
+    access_hash: str
+    refresh_hash: str
+
+
+@dataclass(frozen=True)
+class TokenPage:
+    """One page of a listing, straight from one Query."""
+
+    tokens: list[TokenRecord]
+    app_found: bool
+    last_key: str | None

@@ -1,0 +1,193 @@
+"""The API's routes, one router per operation, so each function carries only its own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+
+from shared.api import CALLER, RUNTIME, Operation
+from shared.errors import InvalidInput
+from shared.models import (
+    ID_PATTERN,
+    REASON_PATTERN,
+    ErrorBody,
+    TokenCreate,
+    TokenCreated,
+    TokenRevoke,
+    TokensPublic,
+    ValidationErrorBody,
+)
+from shared.observability import count, logger, traced
+from shared.records import TokenRecord
+from shared.repository import StatusFilter
+from shared.runtime import Runtime
+from shared.services import (
+    PERMISSION_CREATE,
+    PERMISSION_LIST,
+    PERMISSION_REVOKE,
+    create_token,
+    list_tokens,
+    revoke_token,
+)
+
+TOKENS_PATH = "/v1/orgs/<org_id>/apps/<app_id>/tokens"
+TOKEN_PATH = TOKENS_PATH + "/<token_id>"
+SECURITY = [{"bearerAuth": []}]
+
+OrgId = Annotated[str, Path(pattern=ID_PATTERN, description="The organisation's id.")]
+AppId = Annotated[str, Path(pattern=ID_PATTERN, description="The app's id.")]
+TokenId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The token's id.")]
+
+_ERROR_DESCRIPTIONS = {
+    401: "Missing, malformed, unknown, expired or revoked token.",
+    403: "The caller lacks the permission named in `details.required_permission`.",
+    404: "No such app or token in the caller's organisation.",
+    422: "The request is invalid; `detail` says where and why.",
+    500: "An unexpected error; nothing about it is disclosed.",
+}
+
+
+def _responses(success: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    errors: dict[int, dict[str, Any]] = {
+        status: {
+            "description": description,
+            "content": {"application/json": {"model": ValidationErrorBody if status == 422 else ErrorBody}},
+        }
+        for status, description in _ERROR_DESCRIPTIONS.items()
+    }
+    return {**success, **errors}
+
+
+def _caller(router: Router) -> TokenRecord:
+    caller: TokenRecord = router.context[CALLER]
+    return caller
+
+
+def _runtime(router: Router) -> Runtime:
+    runtime: Runtime = router.context[RUNTIME]
+    return runtime
+
+
+list_router = Router()
+
+
+@list_router.get(
+    TOKENS_PATH,
+    summary="List App Tokens",
+    description="The app's tokens, newest first, one page at a time. Needs `app_tokens:list`.",
+    responses=_responses({200: {"description": "One page of tokens."}}),
+    security=SECURITY,
+    tags=["App Tokens"],
+)
+def list_app_tokens(
+    org_id: OrgId,
+    app_id: AppId,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
+    next_token: Annotated[
+        str | None, Query(max_length=1024, description="The cursor from the previous page.")
+    ] = None,
+    status: Annotated[StatusFilter | None, Query(description="Only tokens in this state.")] = None,
+) -> TokensPublic:
+    """List App Tokens."""
+    runtime = _runtime(list_router)
+    with traced("list_tokens"):
+        listing = list_tokens(
+            runtime.repository,
+            runtime.hasher,
+            runtime.clock,
+            _caller(list_router),
+            org_id,
+            app_id,
+            limit=limit,
+            next_token=next_token,
+            status=status,
+        )
+    return TokensPublic(tokens=[token.to_public() for token in listing.tokens], next_token=listing.next_token)
+
+
+create_router = Router()
+
+
+@create_router.post(
+    TOKENS_PATH,
+    summary="Create App Token",
+    description="Issue a token for the caller's user; the plaintext secrets are in this response only. "
+    "Needs `app_tokens:create`, and every permission and restriction it grants.",
+    responses=_responses({201: {"description": "The new token and its secrets, shown once."}}),
+    security=SECURITY,
+    tags=["App Tokens"],
+)
+def create_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenCreate, Body()]) -> Response[TokenCreated]:
+    """Create App Token."""
+    runtime = _runtime(create_router)
+    with traced("create_token"):
+        issued = create_token(
+            runtime.repository,
+            runtime.hasher,
+            runtime.clock,
+            runtime.lifetimes,
+            _caller(create_router),
+            org_id,
+            app_id,
+            body,
+        )
+    logger.info("token created", extra={"token_id": issued.token.token_id, "app_id": app_id})
+    count("TokensCreated")
+    created = TokenCreated(
+        token=issued.token.to_public(),
+        plaintext_token=issued.plaintext_token,
+        refresh_token_plaintext=issued.refresh_token_plaintext,
+    )
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+
+revoke_router = Router()
+
+
+@revoke_router.delete(
+    TOKEN_PATH,
+    summary="Revoke App Token",
+    description="Revoke a token at once. Revoking it again changes nothing. The reason may come in the body "
+    "or as `?reason=`, not both. Needs `app_tokens:revoke`.",
+    responses=_responses({204: {"description": "Revoked (or already revoked).", "content": {}}}),
+    security=SECURITY,
+    tags=["App Tokens"],
+)
+def revoke_app_token(
+    org_id: OrgId,
+    app_id: AppId,
+    token_id: TokenId,
+    body: Annotated[TokenRevoke | None, Body()] = None,
+    reason: Annotated[
+        str | None, Query(max_length=512, pattern=REASON_PATTERN, description="Why the token is revoked.")
+    ] = None,
+) -> Response[None]:
+    """Revoke App Token."""
+    runtime = _runtime(revoke_router)
+    stated = _one_reason(body, reason)
+    with traced("revoke_token"):
+        revoked_now = revoke_token(
+            runtime.repository, runtime.clock, _caller(revoke_router), org_id, app_id, token_id, stated
+        )
+    if revoked_now:
+        logger.info("token revoked", extra={"token_id": token_id, "app_id": app_id})
+        count("TokensRevoked")
+    return Response(status_code=204, body=None)
+
+
+def _one_reason(body: TokenRevoke | None, query_reason: str | None) -> str | None:
+    body_reason = body.reason if body is not None else None
+    if body_reason is not None and query_reason is not None:
+        raise InvalidInput(
+            ("query", "reason"), "Give the reason in the body or the query, not both", "reason_twice", query_reason, {}
+        )
+    return body_reason if body_reason is not None else query_reason
+
+
+LIST_TOKENS = Operation(name="list_tokens", permission=PERMISSION_LIST, router=list_router)
+CREATE_TOKEN = Operation(name="create_token", permission=PERMISSION_CREATE, router=create_router)
+REVOKE_TOKEN = Operation(name="revoke_token", permission=PERMISSION_REVOKE, router=revoke_router)
+OPERATIONS = (LIST_TOKENS, CREATE_TOKEN, REVOKE_TOKEN)

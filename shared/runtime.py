@@ -1,0 +1,90 @@
+"""The collaborators of a running function, built lazily from settings and replaceable in tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from shared.clock import Clock, utc_now
+from shared.crypto import SecretHasher
+from shared.repository import DynamoDBTokenRepository, TokenRepository
+from shared.services import LifetimePolicy
+from shared.settings import Settings, get_settings
+
+KEY_CACHE_SECONDS = 300
+
+
+class KeyUnavailable(Exception):
+    """The token hashing key is not configured or cannot be read."""
+
+
+def load_hash_key(settings: Settings) -> bytes:
+    """The HMAC key: from ``TOKEN_HASH_KEY`` locally, else SSM or Secrets Manager (cached 5 minutes)."""
+    if settings.token_hash_key:
+        return settings.token_hash_key.encode()
+    try:
+        if settings.token_hash_key_parameter:
+            from aws_lambda_powertools.utilities import parameters
+
+            value = parameters.get_parameter(
+                settings.token_hash_key_parameter, decrypt=True, max_age=KEY_CACHE_SECONDS
+            )
+        elif settings.token_hash_key_secret_id:
+            from aws_lambda_powertools.utilities import parameters
+
+            value = parameters.get_secret(settings.token_hash_key_secret_id, max_age=KEY_CACHE_SECONDS)
+        else:
+            raise KeyUnavailable("no token hashing key configured: set TOKEN_HASH_KEY or TOKEN_HASH_KEY_PARAMETER")
+    except KeyUnavailable:
+        raise
+    except Exception as error:
+        raise KeyUnavailable(f"the token hashing key could not be read: {type(error).__name__}") from error
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
+
+
+@dataclass
+class Runtime:
+    """What handlers hand to the use cases: settings, repository, clock and the key's hasher."""
+
+    settings: Settings
+    repository: TokenRepository
+    clock: Clock = utc_now
+    _hasher: SecretHasher | None = field(default=None, repr=False)
+    _key: bytes | None = field(default=None, repr=False)
+
+    @property
+    def hasher(self) -> SecretHasher:
+        """The hasher for the current key; a rotated key is picked up when the cache expires."""
+        key = load_hash_key(self.settings)
+        if self._hasher is None or key != self._key:
+            self._hasher, self._key = SecretHasher(key), key
+        return self._hasher
+
+    @property
+    def lifetimes(self) -> LifetimePolicy:
+        """Token lifetimes from the settings."""
+        return LifetimePolicy(
+            default=timedelta(days=self.settings.default_token_lifetime_days),
+            maximum=timedelta(days=self.settings.max_token_lifetime_days),
+        )
+
+
+_current: Runtime | None = None
+
+
+def get_runtime() -> Runtime:
+    """The process-wide runtime, created on first use from the environment."""
+    global _current  # noqa: PLW0603 - one runtime per Lambda container, by design
+    if _current is None:
+        settings = get_settings()
+        _current = Runtime(settings=settings, repository=DynamoDBTokenRepository(settings.table_name))
+    return _current
+
+
+def set_runtime(runtime: Runtime | None) -> None:
+    """Replace the runtime (tests, the local server); ``None`` makes the next call rebuild it."""
+    global _current  # noqa: PLW0603
+    _current = runtime
+    get_settings.cache_clear()

@@ -1,0 +1,272 @@
+"""The use cases. Plain functions: storage, clock and hasher come in as parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.clock import Clock, to_iso
+from shared.crypto import SecretHasher, SecretKind, display_prefix, new_secret, new_token_id, parse_secret
+from shared.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
+from shared.models import TokenCreate
+from shared.permissions import RESTRICTION_FIELDS, has_permission, restriction_breach
+from shared.records import Credential, TokenRecord
+from shared.repository import AppNotRegistered, StatusFilter, TokenMissing, TokenRepository
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+PERMISSION_LIST = "app_tokens:list"
+PERMISSION_CREATE = "app_tokens:create"
+PERMISSION_REVOKE = "app_tokens:revoke"
+
+
+@dataclass(frozen=True)
+class LifetimePolicy:
+    """How long tokens live when the creator does not say, and at most."""
+
+    default: timedelta = timedelta(days=90)
+    maximum: timedelta = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token just minted, with the plaintext secrets that exist only in this one response."""
+
+    token: TokenRecord
+    plaintext_token: str
+    refresh_token_plaintext: str
+
+
+@dataclass(frozen=True)
+class TokenListing:
+    """One page of tokens and the cursor of the next."""
+
+    tokens: list[TokenRecord]
+    next_token: str | None
+
+
+def authenticate(
+    repository: TokenRepository, hasher: SecretHasher, clock: Clock, authorization: str | None
+) -> TokenRecord:
+    """The token behind an ``Authorization: Bearer`` header, or ``AuthenticationFailed``.
+
+    A token of the wrong shape or checksum is refused before any read; a real one
+    costs one strongly consistent GetItem.
+    """
+    if not authorization:
+        raise AuthenticationFailed("missing")
+    scheme, _, presented = authorization.strip().partition(" ")
+    parsed = parse_secret(presented.strip()) if scheme.lower() == "bearer" else None
+    if parsed is None or parsed.kind is not SecretKind.ACCESS:
+        raise AuthenticationFailed("malformed")
+    credential = repository.get_credential(parsed.token_id)
+    if credential is None or not hasher.matches(parsed.plaintext, credential.access_hash):
+        raise AuthenticationFailed("unknown")
+    token = credential.token
+    if token.revoked_at is not None:
+        raise AuthenticationFailed("revoked")
+    if token.is_expired(to_iso(clock())):
+        raise AuthenticationFailed("expired")
+    return token
+
+
+def record_use(repository: TokenRepository, clock: Clock, token: TokenRecord) -> bool:
+    """Note that ``token`` was used, at most once a minute (one conditional write, best effort)."""
+    now = clock()
+    not_since = to_iso(now - LAST_USED_RESOLUTION)
+    if token.last_used_at is not None and token.last_used_at >= not_since:
+        return False
+    return repository.record_use(token, to_iso(now), not_since)
+
+
+def require_permission(caller: TokenRecord, permission: str) -> None:
+    """403 unless the caller holds ``permission``."""
+    if not has_permission(caller.permissions, permission):
+        raise Forbidden(permission)
+
+
+def _require_same_org(caller: TokenRecord, org_id: str, resource_type: str, resource_id: str) -> None:
+    # Another org's resources are answered exactly as if they did not exist.
+    if caller.org_id != org_id:
+        raise NotFound(resource_type, resource_id)
+
+
+def list_tokens(
+    repository: TokenRepository,
+    hasher: SecretHasher,
+    clock: Clock,
+    caller: TokenRecord,
+    org_id: str,
+    app_id: str,
+    *,
+    limit: int,
+    next_token: str | None,
+    status: StatusFilter | None,
+) -> TokenListing:
+    """One page of an app's tokens, newest first, with a signed cursor bound to this org and app."""
+    _require_same_org(caller, org_id, "app", app_id)
+    after = None
+    if next_token is not None:
+        payload = hasher.open_cursor(next_token)
+        if payload is None or payload.get("org") != org_id or payload.get("app") != app_id:
+            raise InvalidInput(
+                ("query", "next_token"), "Invalid pagination cursor", "cursor_invalid", next_token, {}
+            )
+        after = payload["after"]
+    page = repository.list_tokens(org_id, app_id, limit=limit, after=after, status=status, now_iso=to_iso(clock()))
+    if not page.app_found:
+        raise NotFound("app", app_id)
+    cursor = None
+    if page.last_key is not None:
+        cursor = hasher.sign_cursor({"org": org_id, "app": app_id, "after": page.last_key})
+    return TokenListing(tokens=page.tokens, next_token=cursor)
+
+
+def _check_no_escalation(caller: TokenRecord, request: TokenCreate) -> None:
+    for permission in request.permissions:
+        if not has_permission(caller.permissions, permission):
+            raise Forbidden(permission)
+    for field in RESTRICTION_FIELDS:
+        breach = restriction_breach(field, getattr(caller, field), getattr(request, field))
+        if breach is not None:
+            raise Forbidden(breach)
+
+
+def _expiry(
+    requested: datetime | None, now: datetime, creator_expiry: str | None, policy: LifetimePolicy
+) -> str:
+    def invalid(msg: str, error_type: str, ctx: dict[str, str]) -> InvalidInput:
+        value = to_iso(requested) if requested is not None else None
+        return InvalidInput(("body", "expires_at"), msg, error_type, value, ctx)
+
+    latest = to_iso(now + policy.maximum)
+    if requested is None:
+        expires_at = to_iso(now + policy.default)
+        return min(expires_at, creator_expiry) if creator_expiry else expires_at
+    expires_at = to_iso(requested)
+    if expires_at <= to_iso(now):
+        raise invalid("Input should be in the future", "datetime_future", {})
+    if expires_at > latest:
+        raise invalid(f"Input should be at most {policy.maximum.days} days ahead", "datetime_too_late", {"le": latest})
+    if creator_expiry is not None and expires_at > creator_expiry:
+        raise invalid(
+            "Input should not be later than the creating token's own expiry",
+            "datetime_after_creator",
+            {"le": creator_expiry},
+        )
+    return expires_at
+
+
+def mint_token(
+    repository: TokenRepository,
+    hasher: SecretHasher,
+    *,
+    org_id: str,
+    app_id: str,
+    user_id: str,
+    issued_at: datetime,
+    expires_at: str,
+    request: TokenCreate,
+) -> IssuedToken:
+    """Generate the secrets, store their hashes with the record, and hand the plaintexts back once."""
+    token_id = new_token_id(issued_at)
+    plaintext = new_secret(SecretKind.ACCESS, token_id)
+    refresh = new_secret(SecretKind.REFRESH, token_id)
+    token = TokenRecord(
+        token_id=token_id,
+        org_id=org_id,
+        app_id=app_id,
+        name=request.name,
+        description=request.description,
+        token_type=request.token_type,
+        prefix=display_prefix(SecretKind.ACCESS, token_id),
+        owner_id=user_id,
+        created_by_user_id=user_id,
+        issued_at=to_iso(issued_at),
+        expires_at=expires_at,
+        scopes=list(request.scopes),
+        permissions=list(request.permissions),
+        workspace_ids=list(request.workspace_ids),
+        namespace_ids=list(request.namespace_ids),
+        environment_ids=list(request.environment_ids),
+        endpoint_paths=list(request.endpoint_paths),
+        rate_limit_rps=request.rate_limit_rps,
+        rate_limit_burst=request.rate_limit_burst,
+    )
+    credential = Credential(token=token, access_hash=hasher.hash(plaintext), refresh_hash=hasher.hash(refresh))
+    try:
+        repository.create_token(credential)
+    except AppNotRegistered:
+        raise NotFound("app", app_id) from None
+    return IssuedToken(token=token, plaintext_token=plaintext, refresh_token_plaintext=refresh)
+
+
+def create_token(
+    repository: TokenRepository,
+    hasher: SecretHasher,
+    clock: Clock,
+    policy: LifetimePolicy,
+    caller: TokenRecord,
+    org_id: str,
+    app_id: str,
+    request: TokenCreate,
+) -> IssuedToken:
+    """Create a token for the caller's user, never wider nor longer-lived than the caller."""
+    _require_same_org(caller, org_id, "app", app_id)
+    _check_no_escalation(caller, request)
+    now = clock()
+    expires_at = _expiry(request.expires_at, now, caller.expires_at, policy)
+    return mint_token(
+        repository,
+        hasher,
+        org_id=org_id,
+        app_id=app_id,
+        user_id=caller.owner_id,
+        issued_at=now,
+        expires_at=expires_at,
+        request=request,
+    )
+
+
+def revoke_token(
+    repository: TokenRepository,
+    clock: Clock,
+    caller: TokenRecord,
+    org_id: str,
+    app_id: str,
+    token_id: str,
+    reason: str | None,
+) -> bool:
+    """Revoke a token at once; revoking it again keeps the first time and reason (``False``)."""
+    _require_same_org(caller, org_id, "token", token_id)
+    try:
+        return repository.revoke_token(org_id, app_id, token_id, to_iso(clock()), reason)
+    except TokenMissing:
+        raise NotFound("token", token_id) from None
+
+
+def bootstrap_admin(
+    repository: TokenRepository,
+    hasher: SecretHasher,
+    clock: Clock,
+    *,
+    org_id: str,
+    app_id: str,
+    user_id: str,
+    permissions: list[str],
+    lifetime: timedelta,
+) -> IssuedToken:
+    """Register the app if needed and mint a first token that no other token created."""
+    now = clock()
+    repository.register_app(org_id, app_id, to_iso(now))
+    request = TokenCreate(name=f"bootstrap token for {user_id}", permissions=permissions)
+    return mint_token(
+        repository,
+        hasher,
+        org_id=org_id,
+        app_id=app_id,
+        user_id=user_id,
+        issued_at=now,
+        expires_at=to_iso(now + lifetime),
+        request=request,
+    )
+

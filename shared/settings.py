@@ -1,0 +1,51 @@
+"""Configuration read from the environment, once per process, never at import time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+DEFAULT_TABLE_NAME = "app-tokens"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service; the README's configuration table lists the same names."""
+
+    table_name: str = DEFAULT_TABLE_NAME
+    # Local and test use: the HMAC key itself. In AWS the key lives in SSM or Secrets Manager.
+    token_hash_key: str | None = None
+    token_hash_key_parameter: str | None = None
+    token_hash_key_secret_id: str | None = None
+    default_token_lifetime_days: int = 90
+    max_token_lifetime_days: int = 365
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build the settings from environment variables (``os.environ`` by default)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            table_name=env.get("TABLE_NAME") or DEFAULT_TABLE_NAME,
+            token_hash_key=env.get("TOKEN_HASH_KEY") or None,
+            token_hash_key_parameter=env.get("TOKEN_HASH_KEY_PARAMETER") or None,
+            token_hash_key_secret_id=env.get("TOKEN_HASH_KEY_SECRET_ID") or None,
+            default_token_lifetime_days=_positive_int(env, "DEFAULT_TOKEN_LIFETIME_DAYS", 90),
+            max_token_lifetime_days=_positive_int(env, "MAX_TOKEN_LIFETIME_DAYS", 365),
+        )
+
+
+def _positive_int(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive whole number of days")
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests clear the cache through ``shared.runtime.reset``."""
+    return Settings.from_env()

@@ -1,0 +1,154 @@
+"""Fixtures shared by every test: moto-backed DynamoDB, a controllable clock, a runtime, events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import import_module
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from shared.local.events import proxy_event
+from shared.repository import DynamoDBTokenRepository
+from shared.runtime import Runtime, set_runtime
+from shared.services import IssuedToken, bootstrap_admin
+from shared.settings import Settings
+
+TABLE = "app-tokens-test"
+HASH_KEY = "test-hash-key-that-is-long-enough-0123456789"
+ORG = "acme"
+APP = "billing"
+TOKENS_URL = f"/v1/orgs/{ORG}/apps/{APP}/tokens"
+
+
+@dataclass
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real AWS account or a developer's local endpoint."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "TOKEN_HASH_KEY_PARAMETER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("TABLE_NAME", TABLE)
+    monkeypatch.setenv("TOKEN_HASH_KEY", HASH_KEY)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "AppTokens")
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def dynamodb(aws: None) -> Any:
+    return boto3.client("dynamodb", region_name="us-east-1")
+
+
+@pytest.fixture
+def repository(dynamodb: Any) -> DynamoDBTokenRepository:
+    repo = DynamoDBTokenRepository(TABLE, dynamodb)
+    repo.create_table()
+    return repo
+
+
+@pytest.fixture
+def runtime(repository: DynamoDBTokenRepository, clock: FakeClock) -> Iterator[Runtime]:
+    current = Runtime(settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository, clock=clock)
+    set_runtime(current)
+    yield current
+    set_runtime(None)
+
+
+@pytest.fixture
+def admin(runtime: Runtime) -> IssuedToken:
+    """A token with every permission in org ``acme``, app ``billing`` registered."""
+    return mint_admin(runtime, ORG, APP, ["*"])
+
+
+def mint_admin(runtime: Runtime, org: str, app: str, permissions: list[str], days: int = 365) -> IssuedToken:
+    return bootstrap_admin(
+        runtime.repository,
+        runtime.hasher,
+        runtime.clock,
+        org_id=org,
+        app_id=app,
+        user_id="admin",
+        permissions=permissions,
+        lifetime=timedelta(days=days),
+    )
+
+
+class LambdaContextStub:
+    function_name = "test"
+    memory_limit_in_mb = 128
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "req-1"
+
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def handler(name: str) -> Handler:
+    """The ``lambda_handler`` of ``functions/<name>/app.py``."""
+    module = import_module(f"functions.{name}.app")
+    fn: Handler = module.lambda_handler
+    return fn
+
+
+@dataclass
+class Result:
+    status: int
+    headers: dict[str, str]
+    body: str | None
+
+    def json(self) -> Any:
+        assert self.body is not None
+        return json.loads(self.body)
+
+
+def call(
+    name: str,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    body: Any = None,
+    raw_body: str | bytes | None = None,
+    query: dict[str, str] | list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Result:
+    """Invoke a function's handler with an API Gateway event and unpack the proxy result."""
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+    event = proxy_event(method, path, headers=all_headers, query=query or (), body=payload)
+    result = handler(name)(event, LambdaContextStub())
+    flat = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        flat[key.lower()] = values[-1]
+    return Result(status=result["statusCode"], headers=flat, body=result.get("body"))
