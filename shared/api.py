@@ -55,29 +55,29 @@ def new_resolver() -> APIGatewayRestResolver:
     )
 
     @resolver.exception_handler(RequestValidationError)
-    def _invalid_request(error: RequestValidationError) -> Response:
+    def _invalid_request(error: RequestValidationError) -> Response[str]:
         return validation_response(error.errors())
 
     @resolver.exception_handler(RequestUnsupportedContentType)
-    def _unsupported_content(error: RequestUnsupportedContentType) -> Response:
+    def _unsupported_content(error: RequestUnsupportedContentType) -> Response[str]:
         return validation_response(error.errors())
 
     @resolver.exception_handler(ResponseValidationError)
-    def _invalid_response(error: ResponseValidationError) -> Response:
+    def _invalid_response(error: ResponseValidationError) -> Response[str]:
         # Our own model failed: say where, never what (the data may hold a secret).
         logger.error("response failed its model", extra={"locations": [e.get("loc") for e in error.errors()]})
         return error_response(500)
 
     @resolver.exception_handler(ServiceError)
-    def _service_error(error: ServiceError) -> Response:
+    def _service_error(error: ServiceError) -> Response[str]:
         return to_response(error)
 
     @resolver.not_found
-    def _no_route(_: NotFoundError) -> Response:
+    def _no_route(_: NotFoundError) -> Response[str]:
         return error_response(404, {"resource_type": "route", "resource_id": resolver.current_event.path})
 
     @resolver.exception_handler(Exception)
-    def _unexpected(error: Exception) -> Response:
+    def _unexpected(error: Exception) -> Response[str]:
         logger.exception("unexpected failure", extra={"error_type": type(error).__name__})
         return error_response(500)
 
@@ -100,7 +100,9 @@ def _check_body_encoding(event: Mapping[str, Any]) -> None:
         try:
             base64.b64decode(body, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
-            raise InvalidInput(("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}) from None
+            raise InvalidInput(
+                ("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}
+            ) from None
     content_type = (_header(event, "content-type") or "application/json").strip().lower()
     if not content_type.startswith("application/json"):
         raise InvalidInput(
@@ -112,9 +114,11 @@ def _check_body_encoding(event: Mapping[str, Any]) -> None:
         )
 
 
-def _proxy_result(response: Response) -> dict[str, Any]:
+def _proxy_result(response: Response[str]) -> dict[str, Any]:
     """An API Gateway proxy result for a response made before the resolver runs."""
-    headers: dict[str, list[str]] = {key: [value] for key, value in response.headers.items() if isinstance(value, str)}
+    headers: dict[str, list[str]] = {
+        key: [value] for key, value in response.headers.items() if isinstance(value, str)
+    }
     return {
         "statusCode": response.status_code,
         "multiValueHeaders": headers,
@@ -125,7 +129,9 @@ def _proxy_result(response: Response) -> dict[str, Any]:
 
 def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> TokenRecord:
     with traced("authenticate"):
-        caller = authenticate(runtime.repository, runtime.hasher, runtime.clock, _header(event, "authorization"))
+        caller = authenticate(
+            runtime.repository, runtime.hasher, runtime.clock, _header(event, "authorization")
+        )
     logger.append_keys(caller_token_id=caller.token_id, org_id=caller.org_id)
     require_permission(caller, permission)
     try:

@@ -17,7 +17,8 @@ def quiet_wire_logs() -> None:
     """Keep botocore and urllib3 from logging request bodies, whatever the root level is."""
     for name in _WIRE_LOGGERS:
         wire_logger = logging.getLogger(name)
-        if wire_logger.getEffectiveLevel() < logging.INFO:
+        # Set explicitly: an unset level would follow the root logger down to DEBUG.
+        if wire_logger.level < logging.INFO:
             wire_logger.setLevel(logging.INFO)
 
 

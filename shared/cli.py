@@ -17,7 +17,9 @@ def _id(value: str) -> str:
     import re
 
     if not re.fullmatch(ID_PATTERN, value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a valid id (letters, digits, _ and -, at most 64)")
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a valid id (letters, digits, _ and -, at most 64)"
+        )
     return value
 
 
@@ -77,10 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="app-tokens", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    table = commands.add_parser("table", help="manage the DynamoDB table").add_subparsers(dest="action", required=True)
-    table.add_parser("create", help="create the table if it does not exist").set_defaults(run=cmd_table_create)
+    table = commands.add_parser("table", help="manage the DynamoDB table").add_subparsers(
+        dest="action", required=True
+    )
+    table.add_parser("create", help="create the table if it does not exist").set_defaults(
+        run=cmd_table_create
+    )
 
-    apps = commands.add_parser("apps", help="manage app registrations").add_subparsers(dest="action", required=True)
+    apps = commands.add_parser("apps", help="manage app registrations").add_subparsers(
+        dest="action", required=True
+    )
     register = apps.add_parser("register", help="register an app")
     register.add_argument("--org", required=True, type=_id)
     register.add_argument("--app", required=True, type=_id)

@@ -21,7 +21,9 @@ MESSAGES = {
 }
 
 
-def error_response(status: int, details: Mapping[str, Any] | None = None, now: datetime | None = None) -> Response:
+def error_response(
+    status: int, details: Mapping[str, Any] | None = None, now: datetime | None = None
+) -> Response[str]:
     """A 401, 403, 404 or 500 in the seed's error shape."""
     error, message = MESSAGES[status]
     body = {
@@ -33,7 +35,10 @@ def error_response(status: int, details: Mapping[str, Any] | None = None, now: d
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == HTTPStatus.UNAUTHORIZED else None
     return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=json.dumps(body),
+        headers=headers,
     )
 
 
@@ -47,7 +52,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def validation_response(errors: Iterable[Mapping[str, Any]]) -> Response:
+def validation_response(errors: Iterable[Mapping[str, Any]]) -> Response[str]:
     """A 422 in FastAPI's shape: every item has ``loc``, ``msg``, ``type``, ``input`` and ``ctx``."""
     detail = [
         {
@@ -66,7 +71,7 @@ def validation_response(errors: Iterable[Mapping[str, Any]]) -> Response:
     )
 
 
-def to_response(error: Exception) -> Response:
+def to_response(error: Exception) -> Response[str]:
     """The response for any failure; anything unforeseen is a bare 500 that leaks nothing."""
     if isinstance(error, AuthenticationFailed):
         return error_response(401)

@@ -38,7 +38,9 @@ class NotFound(ServiceError):
 class InvalidInput(ServiceError):
     """Input that passed the models but breaks a rule only the service can check (422)."""
 
-    def __init__(self, loc: tuple[str | int, ...], msg: str, error_type: str, value: Any, ctx: dict[str, Any]) -> None:
+    def __init__(
+        self, loc: tuple[str | int, ...], msg: str, error_type: str, value: Any, ctx: dict[str, Any]
+    ) -> None:
         super().__init__(msg)
         self.errors = [{"loc": list(loc), "msg": msg, "type": error_type, "input": value, "ctx": ctx}]
 

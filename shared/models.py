@@ -25,10 +25,15 @@ _LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 REASON_PATTERN = _LINE_PATTERN
 
 TokenName = Annotated[
-    str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=128, pattern=_LINE_PATTERN)
+    str,
+    StringConstraints(
+        strict=True, strip_whitespace=True, min_length=1, max_length=128, pattern=_LINE_PATTERN
+    ),
 ]
 Description = Annotated[str, StringConstraints(strict=True, max_length=1024, pattern=_TEXT_PATTERN)]
-Reason = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, max_length=512, pattern=_LINE_PATTERN)]
+Reason = Annotated[
+    str, StringConstraints(strict=True, strip_whitespace=True, max_length=512, pattern=_LINE_PATTERN)
+]
 Scope = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9:._/*-]{0,127}$")]
 Permission = Annotated[
     str, StringConstraints(strict=True, pattern=r"^(\*|[A-Za-z0-9_.-]{1,64}:(\*|[A-Za-z0-9_.-]{1,64}))$")
@@ -52,14 +57,11 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
-def _limited_list(item: Any) -> Any:
-    return Annotated[list[item], Field(max_length=MAX_LIST_ITEMS), AfterValidator(_unique)]  # type: ignore[valid-type]
-
-
-Scopes = _limited_list(Scope)
-Permissions = _limited_list(Permission)
-ResourceIds = _limited_list(ResourceId)
-EndpointPaths = _limited_list(EndpointPath)
+_AT_MOST_100 = Field(max_length=MAX_LIST_ITEMS)
+Scopes = Annotated[list[Scope], _AT_MOST_100, AfterValidator(_unique)]
+Permissions = Annotated[list[Permission], _AT_MOST_100, AfterValidator(_unique)]
+ResourceIds = Annotated[list[ResourceId], _AT_MOST_100, AfterValidator(_unique)]
+EndpointPaths = Annotated[list[EndpointPath], _AT_MOST_100, AfterValidator(_unique)]
 RateLimitRps = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_RPS)]
 RateLimitBurst = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_BURST)]
 

@@ -38,7 +38,14 @@ ATTRIBUTE_DEFINITIONS = [
 ]
 _TOKEN_FIELDS = tuple(f.name for f in fields(TokenRecord))
 _INT_FIELDS = {"rate_limit_rps", "rate_limit_burst"}
-_LIST_FIELDS = {"scopes", "permissions", "workspace_ids", "namespace_ids", "environment_ids", "endpoint_paths"}
+_LIST_FIELDS = {
+    "scopes",
+    "permissions",
+    "workspace_ids",
+    "namespace_ids",
+    "environment_ids",
+    "endpoint_paths",
+}
 
 
 class AppNotRegistered(Exception):
@@ -56,14 +63,23 @@ class TokenRepository(Protocol):
         """The token and its secret hashes, read strongly consistently."""
 
     def list_tokens(
-        self, org_id: str, app_id: str, *, limit: int, after: str | None, status: StatusFilter | None, now_iso: str
+        self,
+        org_id: str,
+        app_id: str,
+        *,
+        limit: int,
+        after: str | None,
+        status: StatusFilter | None,
+        now_iso: str,
     ) -> TokenPage:
         """One page of an app's tokens, newest first, after the key ``after``."""
 
     def create_token(self, credential: Credential) -> None:
         """Store a new token, all or nothing, if its app is registered (else ``AppNotRegistered``)."""
 
-    def revoke_token(self, org_id: str, app_id: str, token_id: str, revoked_at: str, reason: str | None) -> bool:
+    def revoke_token(
+        self, org_id: str, app_id: str, token_id: str, revoked_at: str, reason: str | None
+    ) -> bool:
         """Mark a token revoked; ``False`` when it already was (first revocation kept)."""
 
     def record_use(self, token: TokenRecord, used_at: str, not_since: str) -> bool:
@@ -149,7 +165,14 @@ class DynamoDBTokenRepository:
         )
 
     def list_tokens(
-        self, org_id: str, app_id: str, *, limit: int, after: str | None, status: StatusFilter | None, now_iso: str
+        self,
+        org_id: str,
+        app_id: str,
+        *,
+        limit: int,
+        after: str | None,
+        status: StatusFilter | None,
+        now_iso: str,
     ) -> TokenPage:
         """See :class:`TokenRepository`. One Query, descending, so the newest token comes first."""
         pk = app_key(org_id, app_id)["PK"]
@@ -222,14 +245,16 @@ class DynamoDBTokenRepository:
                 raise AppNotRegistered from None
             raise
 
-    def revoke_token(self, org_id: str, app_id: str, token_id: str, revoked_at: str, reason: str | None) -> bool:
+    def revoke_token(
+        self, org_id: str, app_id: str, token_id: str, revoked_at: str, reason: str | None
+    ) -> bool:
         """See :class:`TokenRepository`. One transaction over the token's two items."""
         assignments = ["revoked_at = :revoked_at"]
         values: dict[str, Any] = {":revoked_at": {"S": revoked_at}}
         if reason is not None:
             assignments.append("revoked_reason = :reason")
             values[":reason"] = {"S": reason}
-        update = {
+        update: dict[str, Any] = {
             "TableName": self.table_name,
             "UpdateExpression": "SET " + ", ".join(assignments),
             "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(revoked_at)",
@@ -238,10 +263,7 @@ class DynamoDBTokenRepository:
         }
         try:
             self.client.transact_write_items(
-                TransactItems=[
-                    {"Update": {**update, "Key": token_key(org_id, app_id, token_id)}},
-                    {"Update": {**update, "Key": credential_key(token_id)}},
-                ]
+                TransactItems=_updates(update, token_key(org_id, app_id, token_id), credential_key(token_id))
             )
         except self.client.exceptions.TransactionCanceledException as error:
             reasons = error.response.get("CancellationReasons", [])
@@ -255,7 +277,7 @@ class DynamoDBTokenRepository:
 
     def record_use(self, token: TokenRecord, used_at: str, not_since: str) -> bool:
         """See :class:`TokenRepository`. Conditional, so a busy token costs one write a minute."""
-        update = {
+        update: dict[str, Any] = {
             "TableName": self.table_name,
             "UpdateExpression": "SET last_used_at = :used_at",
             "ExpressionAttributeValues": {":used_at": {"S": used_at}, ":not_since": {"S": not_since}},
@@ -264,10 +286,11 @@ class DynamoDBTokenRepository:
         }
         try:
             self.client.transact_write_items(
-                TransactItems=[
-                    {"Update": {**update, "Key": credential_key(token.token_id)}},
-                    {"Update": {**update, "Key": token_key(token.org_id, token.app_id, token.token_id)}},
-                ]
+                TransactItems=_updates(
+                    update,
+                    credential_key(token.token_id),
+                    token_key(token.org_id, token.app_id, token.token_id),
+                )
             )
         except self.client.exceptions.TransactionCanceledException:
             return False
@@ -310,6 +333,11 @@ _STATUS_FILTERS: dict[str, str] = {
     "expired": "attribute_not_exists(revoked_at) AND expires_at <= :now",
     "active": "attribute_not_exists(revoked_at) AND expires_at > :now",
 }
+
+
+def _updates(update: dict[str, Any], *keys: dict[str, Any]) -> list[Any]:
+    """The same update applied to several items, as the items of one transaction."""
+    return [{"Update": {**update, "Key": key}} for key in keys]
 
 
 def _reason_codes(error: Any) -> Sequence[str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from shared.api import CALLER, RUNTIME, Operation
 from shared.errors import InvalidInput
@@ -35,7 +36,7 @@ from shared.services import (
 
 TOKENS_PATH = "/v1/orgs/<org_id>/apps/<app_id>/tokens"
 TOKEN_PATH = TOKENS_PATH + "/<token_id>"
-SECURITY = [{"bearerAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 OrgId = Annotated[str, Path(pattern=ID_PATTERN, description="The organisation's id.")]
 AppId = Annotated[str, Path(pattern=ID_PATTERN, description="The app's id.")]
@@ -50,7 +51,7 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
-def _responses(success: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+def _responses(success: dict[int, dict[str, Any]]) -> dict[int, OpenAPIResponse]:
     errors: dict[int, dict[str, Any]] = {
         status: {
             "description": description,
@@ -58,7 +59,7 @@ def _responses(success: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
         }
         for status, description in _ERROR_DESCRIPTIONS.items()
     }
-    return {**success, **errors}
+    return cast("dict[int, OpenAPIResponse]", {**success, **errors})
 
 
 def _caller(router: Router) -> TokenRecord:
@@ -120,7 +121,9 @@ create_router = Router()
     security=SECURITY,
     tags=["App Tokens"],
 )
-def create_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenCreate, Body()]) -> Response[TokenCreated]:
+def create_app_token(
+    org_id: OrgId, app_id: AppId, body: Annotated[TokenCreate, Body()]
+) -> Response[TokenCreated]:
     """Create App Token."""
     runtime = _runtime(create_router)
     with traced("create_token"):
@@ -182,7 +185,11 @@ def _one_reason(body: TokenRevoke | None, query_reason: str | None) -> str | Non
     body_reason = body.reason if body is not None else None
     if body_reason is not None and query_reason is not None:
         raise InvalidInput(
-            ("query", "reason"), "Give the reason in the body or the query, not both", "reason_twice", query_reason, {}
+            ("query", "reason"),
+            "Give the reason in the body or the query, not both",
+            "reason_twice",
+            query_reason,
+            {},
         )
     return body_reason if body_reason is not None else query_reason
 

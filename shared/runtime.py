@@ -34,7 +34,9 @@ def load_hash_key(settings: Settings) -> bytes:
 
             value = parameters.get_secret(settings.token_hash_key_secret_id, max_age=KEY_CACHE_SECONDS)
         else:
-            raise KeyUnavailable("no token hashing key configured: set TOKEN_HASH_KEY or TOKEN_HASH_KEY_PARAMETER")
+            raise KeyUnavailable(
+                "no token hashing key configured: set TOKEN_HASH_KEY or TOKEN_HASH_KEY_PARAMETER"
+            )
     except KeyUnavailable:
         raise
     except Exception as error:

@@ -112,7 +112,9 @@ def list_tokens(
                 ("query", "next_token"), "Invalid pagination cursor", "cursor_invalid", next_token, {}
             )
         after = payload["after"]
-    page = repository.list_tokens(org_id, app_id, limit=limit, after=after, status=status, now_iso=to_iso(clock()))
+    page = repository.list_tokens(
+        org_id, app_id, limit=limit, after=after, status=status, now_iso=to_iso(clock())
+    )
     if not page.app_found:
         raise NotFound("app", app_id)
     cursor = None
@@ -146,7 +148,9 @@ def _expiry(
     if expires_at <= to_iso(now):
         raise invalid("Input should be in the future", "datetime_future", {})
     if expires_at > latest:
-        raise invalid(f"Input should be at most {policy.maximum.days} days ahead", "datetime_too_late", {"le": latest})
+        raise invalid(
+            f"Input should be at most {policy.maximum.days} days ahead", "datetime_too_late", {"le": latest}
+        )
     if creator_expiry is not None and expires_at > creator_expiry:
         raise invalid(
             "Input should not be later than the creating token's own expiry",
@@ -192,7 +196,9 @@ def mint_token(
         rate_limit_rps=request.rate_limit_rps,
         rate_limit_burst=request.rate_limit_burst,
     )
-    credential = Credential(token=token, access_hash=hasher.hash(plaintext), refresh_hash=hasher.hash(refresh))
+    credential = Credential(
+        token=token, access_hash=hasher.hash(plaintext), refresh_hash=hasher.hash(refresh)
+    )
     try:
         repository.create_token(credential)
     except AppNotRegistered:
@@ -269,4 +275,3 @@ def bootstrap_admin(
         expires_at=to_iso(now + lifetime),
         request=request,
     )
-

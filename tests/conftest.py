@@ -77,7 +77,9 @@ def repository(dynamodb: Any) -> DynamoDBTokenRepository:
 
 @pytest.fixture
 def runtime(repository: DynamoDBTokenRepository, clock: FakeClock) -> Iterator[Runtime]:
-    current = Runtime(settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository, clock=clock)
+    current = Runtime(
+        settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository, clock=clock
+    )
     set_runtime(current)
     yield current
     set_runtime(None)

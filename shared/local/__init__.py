@@ -1,1 +1,1 @@
-"""Local, Docker-free running: API Gateway events from HTTP requests, the embedded server, the CLI's helpers."""
+"""Local, Docker-free running: events from HTTP requests, the embedded server, the CLI's helpers."""

@@ -30,12 +30,7 @@ def proxy_event(
     multi_query: dict[str, list[str]] = {}
     for name, value in query_pairs:
         multi_query.setdefault(name, []).append(value)
-    encoded = False
-    if isinstance(body, bytes):
-        try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            body, encoded = base64.b64encode(body).decode(), True
+    text, encoded = _body_text(body)
     request_id = str(uuid.uuid4())
     return {
         "resource": resource or path,
@@ -59,6 +54,16 @@ def proxy_event(
             "accountId": "123456789012",
             "apiId": "local",
         },
-        "body": body or None,
+        "body": text or None,
         "isBase64Encoded": encoded,
     }
+
+
+def _body_text(body: bytes | str | None) -> tuple[str | None, bool]:
+    """The event's body and ``isBase64Encoded``: bytes that are not UTF-8 travel base64-encoded."""
+    if not isinstance(body, bytes):
+        return body, False
+    try:
+        return body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(body).decode(), True

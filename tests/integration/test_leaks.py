@@ -1,0 +1,94 @@
+"""Secrets exist only in the one response that hands them out: not in logs, not in the table."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from shared.observability import logger
+from shared.repository import DynamoDBTokenRepository
+from shared.runtime import Runtime, set_runtime
+from shared.settings import Settings
+from tests.conftest import HASH_KEY, TABLE, TOKENS_URL, FakeClock, call, mint_admin
+
+
+@pytest.fixture
+def production_runtime(aws: None, clock: FakeClock) -> Iterator[Runtime]:
+    """A runtime whose DynamoDB client is built the way a Lambda container builds it."""
+    repository = DynamoDBTokenRepository(TABLE)
+    repository.create_table()
+    runtime = Runtime(
+        settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository, clock=clock
+    )
+    set_runtime(runtime)
+    yield runtime
+    set_runtime(None)
+
+
+@pytest.fixture
+def debug_logging(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    previous = logger.log_level
+    logger.setLevel("DEBUG")
+    caplog.set_level(logging.DEBUG)
+    yield
+    logger.setLevel(previous)
+
+
+def secret_parts(plaintext: str) -> list[str]:
+    """The whole secret, and its random part alone (the prefix is public by design)."""
+    return [plaintext, plaintext.rsplit("_", 1)[1]]
+
+
+def test_no_secret_or_hash_in_logs_or_table(
+    production_runtime: Runtime,
+    debug_logging: None,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    clock: FakeClock,
+) -> None:
+    admin = mint_admin(production_runtime, "acme", "billing", ["*"])
+    created = call(
+        "create_token",
+        "POST",
+        TOKENS_URL,
+        token=admin.plaintext_token,
+        body={"name": "ci", "permissions": ["app_tokens:list", "app_tokens:revoke"]},
+    )
+    assert created.status == 201
+    issued = created.json()
+    clock.advance(minutes=2)
+    assert call("list_tokens", "GET", TOKENS_URL, token=issued["plaintext_token"]).status == 200
+    assert call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token).status == 200
+    assert (
+        call("create_token", "POST", TOKENS_URL, token=issued["plaintext_token"], body={"name": "x"}).status
+        == 403
+    )
+    token_id = issued["token"]["token_id"]
+    assert (
+        call("revoke_token", "DELETE", f"{TOKENS_URL}/{token_id}", token=issued["plaintext_token"]).status
+        == 204
+    )
+    assert call("list_tokens", "GET", TOKENS_URL, token=issued["plaintext_token"]).status == 401
+    captured = capsys.readouterr()
+    logs = captured.out + captured.err + caplog.text
+    assert "token created" in logs and "authentication failed" in logs  # the logs were captured
+
+    client: Any = production_runtime.repository.client  # type: ignore[attr-defined]
+    items = client.scan(TableName=TABLE)["Items"]  # a test may scan; the product never does
+    hashes = [item[name]["S"] for item in items for name in ("access_hash", "refresh_hash") if name in item]
+    assert len(hashes) == 4  # two tokens, two secrets each
+    secrets = [
+        *secret_parts(admin.plaintext_token),
+        *secret_parts(admin.refresh_token_plaintext),
+        *secret_parts(issued["plaintext_token"]),
+        *secret_parts(issued["refresh_token_plaintext"]),
+    ]
+    for value in [*secrets, *hashes]:
+        assert value not in logs
+    table_text = json.dumps(items)
+    for value in secrets:
+        assert value not in table_text

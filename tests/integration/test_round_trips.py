@@ -1,0 +1,119 @@
+"""DynamoDB round trips are part of the contract; count them by hooking botocore."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from shared.runtime import Runtime
+from shared.services import IssuedToken
+from tests.conftest import TOKENS_URL, FakeClock, call
+
+
+@dataclass
+class CallLog:
+    operations: list[str] = field(default_factory=list)
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    items_read: int = 0
+
+    def counts(self) -> Counter[str]:
+        return Counter(self.operations)
+
+    def clear(self) -> None:
+        self.operations.clear()
+        self.parameters.clear()
+        self.items_read = 0
+
+
+@pytest.fixture
+def calls(runtime: Runtime) -> Iterator[CallLog]:
+    log = CallLog()
+    events = runtime.repository.client.meta.events  # type: ignore[attr-defined]
+
+    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+        log.operations.append(model.name)
+        log.parameters.append(params)
+
+    def after(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        log.items_read += parsed.get("ScannedCount", 1 if parsed.get("Item") else 0)
+
+    events.register("provide-client-params.dynamodb", before)
+    events.register("after-call.dynamodb", after)
+    yield log
+    events.unregister("provide-client-params.dynamodb", before)
+    events.unregister("after-call.dynamodb", after)
+
+
+def test_authentication_is_one_consistent_get_item(
+    admin: IssuedToken, calls: CallLog, clock: FakeClock
+) -> None:
+    call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+    calls.clear()
+    clock.advance(seconds=10)  # last_used_at was written less than a minute ago: no write now
+    call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+    assert calls.operations == ["GetItem", "Query"]
+    assert calls.parameters[0]["ConsistentRead"] is True
+
+
+def test_a_list_page_is_one_query_reading_at_most_the_page(
+    admin: IssuedToken, calls: CallLog, clock: FakeClock
+) -> None:
+    for _ in range(30):
+        call("create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "t"})
+    calls.clear()
+    result = call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token, query={"limit": "10"})
+    assert result.status == 200
+    assert calls.counts() == Counter({"GetItem": 1, "Query": 1})
+    assert calls.items_read == 1 + 10
+
+
+def test_create_is_one_transaction(admin: IssuedToken, calls: CallLog, clock: FakeClock) -> None:
+    call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+    calls.clear()
+    result = call("create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "t"})
+    assert result.status == 201
+    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    items = calls.parameters[1]["TransactItems"]
+    assert [next(iter(item)) for item in items] == ["ConditionCheck", "Put", "Put"]
+
+
+def test_revoke_is_one_write(admin: IssuedToken, calls: CallLog) -> None:
+    token_id = call(
+        "create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "t"}
+    ).json()["token"]["token_id"]
+    calls.clear()
+    assert (
+        call("revoke_token", "DELETE", f"{TOKENS_URL}/{token_id}", token=admin.plaintext_token).status == 204
+    )
+    assert calls.operations == ["GetItem", "TransactWriteItems"]
+
+
+def test_last_used_adds_at_most_one_write_a_minute(
+    admin: IssuedToken, calls: CallLog, clock: FakeClock
+) -> None:
+    for _ in range(3):
+        call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+    assert calls.counts()["TransactWriteItems"] == 1
+    clock.advance(minutes=1, seconds=1)
+    call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+    assert calls.counts()["TransactWriteItems"] == 2
+
+
+def test_malformed_tokens_cost_no_call(admin: IssuedToken, calls: CallLog) -> None:
+    mistyped = admin.plaintext_token[:-1] + ("A" if admin.plaintext_token[-1] != "A" else "B")
+    for token in (None, "garbage", mistyped, admin.refresh_token_plaintext):
+        assert call("list_tokens", "GET", TOKENS_URL, token=token).status == 401
+    assert calls.operations == []
+
+
+def test_the_product_never_scans() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sources = [*(root / "shared").rglob("*.py"), *(root / "functions").rglob("*.py")]
+    assert sources
+    assert not [p for p in sources if ".scan(" in p.read_text() or '"Scan"' in p.read_text()]

@@ -1,0 +1,89 @@
+"""What the create and revoke bodies accept and refuse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from shared.models import TokenCreate, TokenRevoke
+
+
+def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    with pytest.raises(ValidationError) as caught:
+        TokenCreate.model_validate(body)
+    return [(tuple(e["loc"]), e["type"]) for e in caught.value.errors()]
+
+
+def test_name_alone_is_enough_and_defaults_fill_the_rest() -> None:
+    created = TokenCreate.model_validate({"name": "  deploy bot  "})
+    assert created.name == "deploy bot"
+    assert created.token_type == "pat"
+    assert created.scopes == [] and created.permissions == []
+    assert created.expires_at is None and created.rate_limit_rps is None
+
+
+def test_every_writable_field_is_accepted() -> None:
+    body = {
+        "name": "ci",
+        "description": "line one\nline two",
+        "token_type": "pat",
+        "scopes": ["orders:read"],
+        "permissions": ["orders:*", "*"],
+        "workspace_ids": ["ws1"],
+        "namespace_ids": ["ns-1"],
+        "environment_ids": ["prod"],
+        "endpoint_paths": ["/v1/orders/{id}", "/v1/invoices/*", "/"],
+        "rate_limit_rps": 10,
+        "rate_limit_burst": 20,
+        "expires_at": "2026-12-01T00:00:00Z",
+    }
+    assert TokenCreate.model_validate(body).endpoint_paths == ["/v1/orders/{id}", "/v1/invoices/*", "/"]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, [(("name",), "missing")]),
+        ({"name": ""}, [(("name",), "string_too_short")]),
+        ({"name": "   "}, [(("name",), "string_too_short")]),
+        ({"name": "x" * 129}, [(("name",), "string_too_long")]),
+        ({"name": "nul\x00byte"}, [(("name",), "string_pattern_mismatch")]),
+        ({"name": 5}, [(("name",), "string_type")]),
+        ({"name": "x", "token_id": "mine"}, [(("token_id",), "extra_forbidden")]),
+        ({"name": "x", "org_id": "other"}, [(("org_id",), "extra_forbidden")]),
+        ({"name": "x", "description": "d" * 1025}, [(("description",), "string_too_long")]),
+        ({"name": "x", "token_type": "root"}, [(("token_type",), "literal_error")]),
+        ({"name": "x", "scopes": ["a"] * 2}, [(("scopes",), "list_unique")]),
+        ({"name": "x", "scopes": [f"s{i}" for i in range(101)]}, [(("scopes",), "too_long")]),
+        ({"name": "x", "scopes": "read"}, [(("scopes",), "list_type")]),
+        ({"name": "x", "permissions": ["admin"]}, [(("permissions", 0), "string_pattern_mismatch")]),
+        (
+            {"name": "x", "endpoint_paths": ["v1/orders"]},
+            [(("endpoint_paths", 0), "string_pattern_mismatch")],
+        ),
+        ({"name": "x", "endpoint_paths": [""]}, [(("endpoint_paths", 0), "string_too_short")]),
+        ({"name": "x", "endpoint_paths": ["/v1/*/x"]}, [(("endpoint_paths", 0), "string_pattern_mismatch")]),
+        ({"name": "x", "rate_limit_rps": -1}, [(("rate_limit_rps",), "greater_than_equal")]),
+        ({"name": "x", "rate_limit_rps": 10**9}, [(("rate_limit_rps",), "less_than_equal")]),
+        ({"name": "x", "rate_limit_burst": "5"}, [(("rate_limit_burst",), "int_type")]),
+        ({"name": "x", "rate_limit_rps": True}, [(("rate_limit_rps",), "int_type")]),
+        ({"name": "x", "rate_limit_rps": 1.5}, [(("rate_limit_rps",), "int_type")]),
+        ({"name": "x", "expires_at": "2026-12-01T00:00:00"}, [(("expires_at",), "timezone_aware")]),
+        ({"name": "x", "expires_at": "soon"}, [(("expires_at",), "datetime_from_date_parsing")]),
+    ],
+)
+def test_bad_bodies_name_the_field(
+    body: dict[str, Any], expected: list[tuple[tuple[str | int, ...], str]]
+) -> None:
+    assert errors_of(body) == expected
+
+
+def test_revoke_body_is_optional_and_strict() -> None:
+    assert TokenRevoke.model_validate({}).reason is None
+    assert TokenRevoke.model_validate({"reason": " leaked "}).reason == "leaked"
+    with pytest.raises(ValidationError):
+        TokenRevoke.model_validate({"reason": "x", "extra": 1})
+    with pytest.raises(ValidationError):
+        TokenRevoke.model_validate({"reason": "r" * 513})
