@@ -1,0 +1,49 @@
+# One target per gate. `make run` and `make test` are the README's two commands: each sets up
+# the virtual environment on first use, so they work on a fresh clone.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate sam-build smoke ci clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## the API on http://127.0.0.1:3000 with an embedded DynamoDB
+	$(BIN)/app-tokens serve
+
+test: install  ## unit, integration and end-to-end tests
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+openapi: install  ## regenerate docs/openapi.json from the code
+	$(BIN)/app-tokens openapi --output docs/openapi.json
+
+openapi-check: install
+	$(BIN)/app-tokens openapi --check
+
+sam-validate:  ## sam validate --lint and cfn-lint, from their own virtualenv
+	scripts/sam-tools.sh validate
+
+sam-build:
+	scripts/sam-tools.sh build
+
+smoke: install  ## the local server over real HTTP: list, create, revoke
+	scripts/smoke.sh
+
+ci: test lint typecheck openapi-check sam-validate smoke
+
+clean:
+	rm -rf $(VENV) .sam-venv .aws-sam .pytest_cache .mypy_cache .ruff_cache
