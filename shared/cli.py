@@ -30,7 +30,7 @@ def _emit(payload: object) -> None:
 def cmd_table_create(_: argparse.Namespace) -> int:
     """Create the table named by TABLE_NAME if it does not exist."""
     runtime = get_runtime()
-    created = runtime.repository.create_table()  # type: ignore[attr-defined]
+    created = runtime.repository.create_table()
     _emit({"table": runtime.settings.table_name, "created": created})
     return 0
 

@@ -43,7 +43,3 @@ class InvalidInput(ServiceError):
     ) -> None:
         super().__init__(msg)
         self.errors = [{"loc": list(loc), "msg": msg, "type": error_type, "input": value, "ctx": ctx}]
-
-
-class Conflict(ServiceError):
-    """A write lost a race it cannot safely retry; surfaced as a 500 after retries."""

@@ -88,6 +88,9 @@ class TokenRepository(Protocol):
     def register_app(self, org_id: str, app_id: str, registered_at: str) -> bool:
         """Register an app; ``False`` when it already was."""
 
+    def create_table(self) -> bool:
+        """Create the table if it does not exist (local and test use); ``False`` when it did."""
+
 
 def app_key(org_id: str, app_id: str) -> dict[str, Any]:
     """The DynamoDB key of an app's registration."""
