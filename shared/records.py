@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
 
 from shared.models import AppTokenPublic
 
@@ -53,6 +56,7 @@ class Credential:
     token: TokenRecord
     access_hash: str
     refresh_hash: str
+    previous_refresh_hashes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,21 @@ class TokenPage:
     tokens: list[TokenRecord]
     app_found: bool
     last_key: str | None
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    """Something that happened to a token, to be published once. Never holds a secret."""
+
+    detail_type: str
+    org_id: str
+    app_id: str
+    token_id: str
+    occurred_at: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    event_id: str = field(default_factory=lambda: secrets.token_hex(16))
+
+    @property
+    def occurred_epoch(self) -> int:
+        """``occurred_at`` in seconds since the epoch (for TTLs)."""
+        return int(datetime.fromisoformat(self.occurred_at).timestamp())

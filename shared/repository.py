@@ -5,21 +5,27 @@ Item layout (``PK`` / ``SK``):
 - ``ORG#<org>#APP#<app>`` / ``APP``: the app's registration.
 - ``ORG#<org>#APP#<app>`` / ``TOKEN#<token_id>``: the token's metadata; one
   Query lists an app's tokens newest first, since token ids sort by time.
+  While a token is live it also carries ``expiry_shard`` and
+  ``warning_shard``, which put it in the two sparse expiry indexes.
 - ``TOKEN#<token_id>`` / ``CREDENTIAL``: a copy of the metadata plus the keyed
   hashes of the access and refresh secrets. The token id inside a presented
   secret finds it with one strongly consistent GetItem.
+- ``OUTBOX#<event_id>`` / ``EVENT``: a lifecycle event, written in the same
+  transaction as the change it reports; the table's stream publishes it.
 
-The two token items are always written together in one transaction.
+Every change to a token is one transaction over all the items it touches.
 """
 
 from __future__ import annotations
 
+import json
+import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.aws import new_dynamodb_client
-from shared.records import Credential, TokenPage, TokenRecord
+from shared.records import Credential, LifecycleEvent, TokenPage, TokenRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,13 +34,30 @@ StatusFilter = Literal["active", "expired", "revoked"]
 APP_SK = "APP"
 CREDENTIAL_SK = "CREDENTIAL"
 TOKEN_SK_PREFIX = "TOKEN#"
+OUTBOX_PK_PREFIX = "OUTBOX#"
 TTL_ATTRIBUTE = "purge_at"
+EXPIRY_INDEX = "ExpiryIndex"
+EXPIRING_INDEX = "ExpiringIndex"
+# Live tokens are spread over this many index partitions, so that no moment of expiry is
+# ever one hot partition. Changing it needs a migration of the shard attributes.
+EXPIRY_SHARDS = 16
 
-# The table's key schema. template.yaml declares the same; a test keeps the two in step.
+# The table's shape. template.yaml declares the same; a test keeps the two in step.
 KEY_SCHEMA = [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}]
 ATTRIBUTE_DEFINITIONS = [
-    {"AttributeName": "PK", "AttributeType": "S"},
-    {"AttributeName": "SK", "AttributeType": "S"},
+    {"AttributeName": name, "AttributeType": "S"}
+    for name in ("PK", "SK", "expiry_shard", "warning_shard", "expires_at")
+]
+GLOBAL_SECONDARY_INDEXES = [
+    {
+        "IndexName": index,
+        "KeySchema": [
+            {"AttributeName": shard_attribute, "KeyType": "HASH"},
+            {"AttributeName": "expires_at", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
+    for index, shard_attribute in ((EXPIRY_INDEX, "expiry_shard"), (EXPIRING_INDEX, "warning_shard"))
 ]
 _TOKEN_FIELDS = tuple(f.name for f in fields(TokenRecord))
 _INT_FIELDS = {"rate_limit_rps", "rate_limit_burst"}
@@ -56,11 +79,32 @@ class TokenMissing(Exception):
     """Revoke was asked for a token that does not exist in that org and app."""
 
 
+@dataclass(frozen=True)
+class TokenKey:
+    """Where a token lives: enough to update it, as an expiry index returns it."""
+
+    org_id: str
+    app_id: str
+    token_id: str
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    """One page of an expiry index query."""
+
+    keys: list[TokenKey]
+    next_start: dict[str, Any] | None
+    items_read: int
+
+
 class TokenRepository(Protocol):
     """What the use cases need from storage."""
 
     def get_credential(self, token_id: str) -> Credential | None:
         """The token and its secret hashes, read strongly consistently."""
+
+    def get_token(self, org_id: str, app_id: str, token_id: str) -> TokenRecord | None:
+        """A token's metadata, read strongly consistently."""
 
     def list_tokens(
         self,
@@ -74,16 +118,45 @@ class TokenRepository(Protocol):
     ) -> TokenPage:
         """One page of an app's tokens, newest first, after the key ``after``."""
 
-    def create_token(self, credential: Credential) -> None:
+    def create_token(self, credential: Credential, events: Sequence[LifecycleEvent] = ()) -> None:
         """Store a new token, all or nothing, if its app is registered (else ``AppNotRegistered``)."""
 
     def revoke_token(
-        self, org_id: str, app_id: str, token_id: str, revoked_at: str, reason: str | None
+        self,
+        key: TokenKey,
+        revoked_at: str,
+        reason: str | None,
+        purge_at: int,
+        events: Sequence[LifecycleEvent] = (),
     ) -> bool:
         """Mark a token revoked; ``False`` when it already was (first revocation kept)."""
 
+    def rotate_secrets(
+        self,
+        credential: Credential,
+        new_access_hash: str,
+        new_refresh_hash: str,
+        rotated_at: str,
+        events: Sequence[LifecycleEvent] = (),
+    ) -> bool:
+        """Replace both secret hashes if the refresh hash is still ``credential``'s; else ``False``."""
+
     def record_use(self, token: TokenRecord, used_at: str, not_since: str) -> bool:
         """Set ``last_used_at`` unless it is already later than ``not_since``; best effort."""
+
+    def expired_tokens(self, shard: int, now_iso: str, limit: int, start: dict[str, Any] | None) -> IndexPage:
+        """Tokens of one shard that have expired and were not swept yet."""
+
+    def expiring_tokens(
+        self, shard: int, after_iso: str, until_iso: str, limit: int, start: dict[str, Any] | None
+    ) -> IndexPage:
+        """Tokens of one shard expiring in ``(after, until]`` whose owners were not warned yet."""
+
+    def mark_expired(self, key: TokenKey, purge_at: int, events: Sequence[LifecycleEvent] = ()) -> bool:
+        """Drop an expired token's credential and take it out of the indexes; ``False`` if done before."""
+
+    def mark_expiring(self, key: TokenKey, notified_at: str, events: Sequence[LifecycleEvent] = ()) -> bool:
+        """Note that the expiry warning went out; ``False`` if it had already."""
 
     def register_app(self, org_id: str, app_id: str, registered_at: str) -> bool:
         """Register an app; ``False`` when it already was."""
@@ -107,6 +180,11 @@ def credential_key(token_id: str) -> dict[str, Any]:
     return {"PK": {"S": f"TOKEN#{token_id}"}, "SK": {"S": CREDENTIAL_SK}}
 
 
+def expiry_shard(token_id: str) -> str:
+    """The index partition a token's expiry entries go to."""
+    return f"{zlib.crc32(token_id.encode()) % EXPIRY_SHARDS:02d}"
+
+
 def _to_attribute(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"S": value}
@@ -120,12 +198,12 @@ def _to_attribute(value: Any) -> dict[str, Any]:
 
 
 def _record_attributes(record: TokenRecord) -> dict[str, Any]:
-    # Unset fields are left out rather than stored as NULL, so that if_not_exists and
-    # attribute_not_exists work on them.
+    # Unset fields are left out rather than stored as NULL, so that attribute_not_exists works on them.
     return {name: _to_attribute(value) for name, value in asdict(record).items() if value is not None}
 
 
-def _record_from_item(item: Mapping[str, Any]) -> TokenRecord:
+def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
+    """A token record from a token or credential item (other attributes are ignored)."""
     values: dict[str, Any] = {}
     for name in _TOKEN_FIELDS:
         attribute = item.get(name)
@@ -140,12 +218,59 @@ def _record_from_item(item: Mapping[str, Any]) -> TokenRecord:
     return TokenRecord(**values)
 
 
+def _key_from_index_item(item: Mapping[str, Any]) -> TokenKey:
+    _, org_id, _, app_id = item["PK"]["S"].split("#", 3)
+    return TokenKey(org_id=org_id, app_id=app_id, token_id=item["SK"]["S"].removeprefix(TOKEN_SK_PREFIX))
+
+
+def outbox_item(event: LifecycleEvent, purge_at: int) -> dict[str, Any]:
+    """The outbox item of a lifecycle event; the stream publishes it, TTL removes it later."""
+    return {
+        "PK": {"S": OUTBOX_PK_PREFIX + event.event_id},
+        "SK": {"S": "EVENT"},
+        "detail_type": {"S": event.detail_type},
+        "org_id": {"S": event.org_id},
+        "app_id": {"S": event.app_id},
+        "token_id": {"S": event.token_id},
+        "occurred_at": {"S": event.occurred_at},
+        "extra": {"S": json.dumps(event.extra, sort_keys=True)},
+        TTL_ATTRIBUTE: {"N": str(purge_at)},
+    }
+
+
+def event_from_outbox_item(item: Mapping[str, Any]) -> LifecycleEvent | None:
+    """The lifecycle event an outbox item holds, or ``None`` for any other item."""
+    if not item.get("PK", {}).get("S", "").startswith(OUTBOX_PK_PREFIX):
+        return None
+    return LifecycleEvent(
+        event_id=item["PK"]["S"].removeprefix(OUTBOX_PK_PREFIX),
+        detail_type=item["detail_type"]["S"],
+        org_id=item["org_id"]["S"],
+        app_id=item["app_id"]["S"],
+        token_id=item["token_id"]["S"],
+        occurred_at=item["occurred_at"]["S"],
+        extra=json.loads(item["extra"]["S"]),
+    )
+
+
+def _first_reason(error: Any) -> str | None:
+    """The cancellation reason of a transaction's first item (the one the condition is on)."""
+    reasons: list[dict[str, Any]] = error.response.get("CancellationReasons") or [{}]
+    return reasons[0].get("Code")
+
+
+def _updates(update: dict[str, Any], *keys: dict[str, Any]) -> list[Any]:
+    """The same update applied to several items, as items of one transaction."""
+    return [{"Update": {**update, "Key": key}} for key in keys]
+
+
 class DynamoDBTokenRepository:
     """The repository on one DynamoDB table, through a boto3 client built only when first needed."""
 
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
+    def __init__(self, table_name: str, client: DynamoDBClient | None = None, outbox_days: int = 7) -> None:
         self.table_name = table_name
         self._client = client
+        self._outbox_seconds = outbox_days * 86_400
 
     @property
     def client(self) -> DynamoDBClient:
@@ -154,18 +279,40 @@ class DynamoDBTokenRepository:
             self._client = new_dynamodb_client()
         return self._client
 
+    def _outbox_puts(self, events: Sequence[LifecycleEvent]) -> list[Any]:
+        return [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": outbox_item(event, event.occurred_epoch + self._outbox_seconds),
+                    "ConditionExpression": "attribute_not_exists(PK)",
+                }
+            }
+            for event in events
+        ]
+
     def get_credential(self, token_id: str) -> Credential | None:
         """See :class:`TokenRepository`."""
         item = self.client.get_item(
             TableName=self.table_name, Key=credential_key(token_id), ConsistentRead=True
         ).get("Item")
-        if item is None:
-            return None
+        if item is None or "access_hash" not in item:
+            return None  # unknown, or expired and swept
         return Credential(
-            token=_record_from_item(item),
+            token=record_from_item(item),
             access_hash=item["access_hash"]["S"],
             refresh_hash=item["refresh_hash"]["S"],
+            previous_refresh_hashes=[
+                entry["S"] for entry in item.get("previous_refresh_hashes", {}).get("L", [])
+            ],
         )
+
+    def get_token(self, org_id: str, app_id: str, token_id: str) -> TokenRecord | None:
+        """See :class:`TokenRepository`."""
+        item = self.client.get_item(
+            TableName=self.table_name, Key=token_key(org_id, app_id, token_id), ConsistentRead=True
+        ).get("Item")
+        return record_from_item(item) if item is not None else None
 
     def list_tokens(
         self,
@@ -194,7 +341,7 @@ class DynamoDBTokenRepository:
                 request["ExpressionAttributeValues"][":now"] = {"S": now_iso}
         response = self.client.query(**request)
         tokens = [
-            _record_from_item(item)
+            record_from_item(item)
             for item in response.get("Items", [])
             if item["SK"]["S"].startswith(TOKEN_SK_PREFIX)
         ]
@@ -207,73 +354,123 @@ class DynamoDBTokenRepository:
             last_key=last["SK"]["S"] if last else None,
         )
 
-    def create_token(self, credential: Credential) -> None:
-        """See :class:`TokenRepository`. One transaction: app check, token item, credential item."""
+    def create_token(self, credential: Credential, events: Sequence[LifecycleEvent] = ()) -> None:
+        """See :class:`TokenRepository`. One transaction: app check, token item, credential, events."""
         token = credential.token
         attributes = _record_attributes(token)
+        shard = {"S": expiry_shard(token.token_id)}
+        token_item = {
+            **attributes,
+            **token_key(token.org_id, token.app_id, token.token_id),
+            "expiry_shard": shard,
+            "warning_shard": shard,
+        }
         credential_item = {
             **attributes,
             **credential_key(token.token_id),
             "access_hash": {"S": credential.access_hash},
             "refresh_hash": {"S": credential.refresh_hash},
         }
+        app_check = {
+            "TableName": self.table_name,
+            "Key": app_key(token.org_id, token.app_id),
+            "ConditionExpression": "attribute_exists(PK)",
+        }
+        new_item = {"TableName": self.table_name, "ConditionExpression": "attribute_not_exists(PK)"}
+        items: list[Any] = [
+            {"ConditionCheck": app_check},
+            {"Put": {**new_item, "Item": token_item}},
+            {"Put": {**new_item, "Item": credential_item}},
+            *self._outbox_puts(events),
+        ]
         try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "ConditionCheck": {
-                            "TableName": self.table_name,
-                            "Key": app_key(token.org_id, token.app_id),
-                            "ConditionExpression": "attribute_exists(PK)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": {**attributes, **token_key(token.org_id, token.app_id, token.token_id)},
-                            "ConditionExpression": "attribute_not_exists(PK)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": credential_item,
-                            "ConditionExpression": "attribute_not_exists(PK)",
-                        }
-                    },
-                ]
-            )
+            self.client.transact_write_items(TransactItems=items)
         except self.client.exceptions.TransactionCanceledException as error:
-            if _reason_codes(error)[0] == "ConditionalCheckFailed":
+            if _first_reason(error) == "ConditionalCheckFailed":
                 raise AppNotRegistered from None
             raise
 
     def revoke_token(
-        self, org_id: str, app_id: str, token_id: str, revoked_at: str, reason: str | None
+        self,
+        key: TokenKey,
+        revoked_at: str,
+        reason: str | None,
+        purge_at: int,
+        events: Sequence[LifecycleEvent] = (),
     ) -> bool:
-        """See :class:`TokenRepository`. One transaction over the token's two items."""
-        assignments = ["revoked_at = :revoked_at"]
-        values: dict[str, Any] = {":revoked_at": {"S": revoked_at}}
+        """See :class:`TokenRepository`. One transaction over the token's two items and its events."""
+        assignments = ["revoked_at = :revoked_at", f"{TTL_ATTRIBUTE} = :purge_at"]
+        values: dict[str, Any] = {":revoked_at": {"S": revoked_at}, ":purge_at": {"N": str(purge_at)}}
         if reason is not None:
             assignments.append("revoked_reason = :reason")
             values[":reason"] = {"S": reason}
         update: dict[str, Any] = {
             "TableName": self.table_name,
-            "UpdateExpression": "SET " + ", ".join(assignments),
+            # A revoked token leaves the expiry indexes: it will never be reported expired or expiring.
+            "UpdateExpression": "SET " + ", ".join(assignments) + " REMOVE expiry_shard, warning_shard",
             "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(revoked_at)",
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
+        items = _updates(
+            update, token_key(key.org_id, key.app_id, key.token_id), credential_key(key.token_id)
+        )
         try:
-            self.client.transact_write_items(
-                TransactItems=_updates(update, token_key(org_id, app_id, token_id), credential_key(token_id))
-            )
+            self.client.transact_write_items(TransactItems=[*items, *self._outbox_puts(events)])
         except self.client.exceptions.TransactionCanceledException as error:
             reasons = error.response.get("CancellationReasons", [])
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                old = reasons[0].get("Item")
-                if old is None:
+                if reasons[0].get("Item") is None:
                     raise TokenMissing from None
+                return False
+            raise
+        return True
+
+    def rotate_secrets(
+        self,
+        credential: Credential,
+        new_access_hash: str,
+        new_refresh_hash: str,
+        rotated_at: str,
+        events: Sequence[LifecycleEvent] = (),
+    ) -> bool:
+        """See :class:`TokenRepository`. The condition on the old refresh hash lets one rotation win."""
+        token = credential.token
+        # Old refresh hashes are kept (the latest 100) so that a replay can be recognised as reuse.
+        previous = [*credential.previous_refresh_hashes, credential.refresh_hash][-100:]
+        credential_update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": credential_key(token.token_id),
+            "UpdateExpression": "SET access_hash = :access, refresh_hash = :refresh, "
+            "previous_refresh_hashes = :previous, rotated_at = :at",
+            "ConditionExpression": "refresh_hash = :old AND attribute_not_exists(revoked_at)",
+            "ExpressionAttributeValues": {
+                ":access": {"S": new_access_hash},
+                ":refresh": {"S": new_refresh_hash},
+                ":previous": {"L": [{"S": value} for value in previous]},
+                ":at": {"S": rotated_at},
+                ":old": {"S": credential.refresh_hash},
+            },
+        }
+        token_update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": token_key(token.org_id, token.app_id, token.token_id),
+            "UpdateExpression": "SET rotated_at = :at",
+            "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(revoked_at)",
+            "ExpressionAttributeValues": {":at": {"S": rotated_at}},
+        }
+        try:
+            items: list[Any] = [
+                {"Update": credential_update},
+                {"Update": token_update},
+                *self._outbox_puts(events),
+            ]
+            self.client.transact_write_items(TransactItems=items)
+        except self.client.exceptions.TransactionCanceledException as error:
+            if any(
+                r.get("Code") == "ConditionalCheckFailed"
+                for r in error.response.get("CancellationReasons", [])
+            ):
                 return False
             raise
         return True
@@ -287,16 +484,108 @@ class DynamoDBTokenRepository:
             "ConditionExpression": "attribute_exists(PK) AND "
             "(attribute_not_exists(last_used_at) OR last_used_at < :not_since)",
         }
+        items = _updates(
+            update, credential_key(token.token_id), token_key(token.org_id, token.app_id, token.token_id)
+        )
         try:
-            self.client.transact_write_items(
-                TransactItems=_updates(
-                    update,
-                    credential_key(token.token_id),
-                    token_key(token.org_id, token.app_id, token.token_id),
-                )
-            )
+            self.client.transact_write_items(TransactItems=items)
         except self.client.exceptions.TransactionCanceledException:
             return False
+        return True
+
+    def _index_page(self, request: dict[str, Any], start: dict[str, Any] | None) -> IndexPage:
+        if start is not None:
+            request["ExclusiveStartKey"] = start
+        response = self.client.query(TableName=self.table_name, **request)
+        return IndexPage(
+            keys=[_key_from_index_item(item) for item in response.get("Items", [])],
+            next_start=response.get("LastEvaluatedKey"),
+            items_read=response.get("ScannedCount", 0),
+        )
+
+    def expired_tokens(self, shard: int, now_iso: str, limit: int, start: dict[str, Any] | None) -> IndexPage:
+        """See :class:`TokenRepository`. Reads only expired entries: the index is sparse and sorted."""
+        return self._index_page(
+            {
+                "IndexName": EXPIRY_INDEX,
+                "KeyConditionExpression": "expiry_shard = :shard AND expires_at <= :now",
+                "ExpressionAttributeValues": {":shard": {"S": f"{shard:02d}"}, ":now": {"S": now_iso}},
+                "Limit": limit,
+            },
+            start,
+        )
+
+    def expiring_tokens(
+        self, shard: int, after_iso: str, until_iso: str, limit: int, start: dict[str, Any] | None
+    ) -> IndexPage:
+        """See :class:`TokenRepository`."""
+        return self._index_page(
+            {
+                "IndexName": EXPIRING_INDEX,
+                "KeyConditionExpression": "warning_shard = :shard AND expires_at BETWEEN :after AND :until",
+                "ExpressionAttributeValues": {
+                    ":shard": {"S": f"{shard:02d}"},
+                    ":after": {"S": after_iso},
+                    ":until": {"S": until_iso},
+                },
+                "Limit": limit,
+            },
+            start,
+        )
+
+    def mark_expired(self, key: TokenKey, purge_at: int, events: Sequence[LifecycleEvent] = ()) -> bool:
+        """See :class:`TokenRepository`. Conditional on the index entry, so overlapping sweeps act once."""
+        items: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": token_key(key.org_id, key.app_id, key.token_id),
+                    "UpdateExpression": f"SET {TTL_ATTRIBUTE} = :purge_at REMOVE expiry_shard, warning_shard",
+                    "ConditionExpression": "attribute_exists(expiry_shard) AND attribute_not_exists(revoked_at)",
+                    "ExpressionAttributeValues": {":purge_at": {"N": str(purge_at)}},
+                }
+            },
+            {
+                # The hashes go, so nothing can authenticate with them again; the item stays until TTL
+                # so that a later revoke still finds both items of the token.
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": credential_key(key.token_id),
+                    "UpdateExpression": f"SET {TTL_ATTRIBUTE} = :purge_at "
+                    "REMOVE access_hash, refresh_hash, previous_refresh_hashes",
+                    "ExpressionAttributeValues": {":purge_at": {"N": str(purge_at)}},
+                }
+            },
+            *self._outbox_puts(events),
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except self.client.exceptions.TransactionCanceledException as error:
+            if _first_reason(error) == "ConditionalCheckFailed":
+                return False
+            raise
+        return True
+
+    def mark_expiring(self, key: TokenKey, notified_at: str, events: Sequence[LifecycleEvent] = ()) -> bool:
+        """See :class:`TokenRepository`."""
+        items: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self.table_name,
+                    "Key": token_key(key.org_id, key.app_id, key.token_id),
+                    "UpdateExpression": "SET expiring_notified_at = :at REMOVE warning_shard",
+                    "ConditionExpression": "attribute_exists(warning_shard)",
+                    "ExpressionAttributeValues": {":at": {"S": notified_at}},
+                }
+            },
+            *self._outbox_puts(events),
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except self.client.exceptions.TransactionCanceledException as error:
+            if _first_reason(error) == "ConditionalCheckFailed":
+                return False
+            raise
         return True
 
     def register_app(self, org_id: str, app_id: str, registered_at: str) -> bool:
@@ -323,11 +612,16 @@ class DynamoDBTokenRepository:
                 TableName=self.table_name,
                 KeySchema=KEY_SCHEMA,  # type: ignore[arg-type]
                 AttributeDefinitions=ATTRIBUTE_DEFINITIONS,  # type: ignore[arg-type]
+                GlobalSecondaryIndexes=GLOBAL_SECONDARY_INDEXES,  # type: ignore[arg-type]
                 BillingMode="PAY_PER_REQUEST",
             )
         except self.client.exceptions.ResourceInUseException:
             return False
         self.client.get_waiter("table_exists").wait(TableName=self.table_name)
+        self.client.update_time_to_live(
+            TableName=self.table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
+        )
         return True
 
 
@@ -336,12 +630,3 @@ _STATUS_FILTERS: dict[str, str] = {
     "expired": "attribute_not_exists(revoked_at) AND expires_at <= :now",
     "active": "attribute_not_exists(revoked_at) AND expires_at > :now",
 }
-
-
-def _updates(update: dict[str, Any], *keys: dict[str, Any]) -> list[Any]:
-    """The same update applied to several items, as the items of one transaction."""
-    return [{"Update": {**update, "Key": key}} for key in keys]
-
-
-def _reason_codes(error: Any) -> Sequence[str]:
-    return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]

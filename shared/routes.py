@@ -173,7 +173,14 @@ def revoke_app_token(
     stated = _one_reason(body, reason)
     with traced("revoke_token"):
         revoked_now = revoke_token(
-            runtime.repository, runtime.clock, _caller(revoke_router), org_id, app_id, token_id, stated
+            runtime.repository,
+            runtime.clock,
+            runtime.lifetimes,
+            _caller(revoke_router),
+            org_id,
+            app_id,
+            token_id,
+            stated,
         )
     if revoked_now:
         logger.info("token revoked", extra={"token_id": token_id, "app_id": app_id})

@@ -70,6 +70,7 @@ class Runtime:
         return LifetimePolicy(
             default=timedelta(days=self.settings.default_token_lifetime_days),
             maximum=timedelta(days=self.settings.max_token_lifetime_days),
+            retention=timedelta(days=self.settings.retention_days),
         )
 
 

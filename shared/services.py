@@ -10,8 +10,9 @@ from shared.crypto import SecretHasher, SecretKind, display_prefix, new_secret, 
 from shared.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
 from shared.models import TokenCreate
 from shared.permissions import RESTRICTION_FIELDS, has_permission, restriction_breach
-from shared.records import Credential, TokenRecord
-from shared.repository import AppNotRegistered, StatusFilter, TokenMissing, TokenRepository
+from shared.lifecycle import CREATED, REFRESH_REUSE, REFRESH_REUSE_REASON, REVOKED, ROTATED
+from shared.records import Credential, LifecycleEvent, TokenRecord
+from shared.repository import AppNotRegistered, StatusFilter, TokenKey, TokenMissing, TokenRepository
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 PERMISSION_LIST = "app_tokens:list"
@@ -21,10 +22,30 @@ PERMISSION_REVOKE = "app_tokens:revoke"
 
 @dataclass(frozen=True)
 class LifetimePolicy:
-    """How long tokens live when the creator does not say, and at most."""
+    """How long tokens live when the creator does not say, at most, and in the table after they end."""
 
     default: timedelta = timedelta(days=90)
     maximum: timedelta = timedelta(days=365)
+    retention: timedelta = timedelta(days=30)
+
+
+def purge_epoch(ended_at: datetime, policy: LifetimePolicy) -> int:
+    """The DynamoDB TTL (epoch seconds) of a token that expired or was revoked at ``ended_at``."""
+    return int((ended_at + policy.retention).timestamp())
+
+
+def token_event(
+    detail_type: str, token: TokenKey | TokenRecord, at: datetime, **extra: str
+) -> LifecycleEvent:
+    """A lifecycle event about ``token``; its metadata is added when it is published."""
+    return LifecycleEvent(
+        detail_type=detail_type,
+        org_id=token.org_id,
+        app_id=token.app_id,
+        token_id=token.token_id,
+        occurred_at=to_iso(at),
+        extra=dict(extra),
+    )
 
 
 @dataclass(frozen=True)
@@ -200,7 +221,7 @@ def mint_token(
         token=token, access_hash=hasher.hash(plaintext), refresh_hash=hasher.hash(refresh)
     )
     try:
-        repository.create_token(credential)
+        repository.create_token(credential, [token_event(CREATED, token, issued_at)])
     except AppNotRegistered:
         raise NotFound("app", app_id) from None
     return IssuedToken(token=token, plaintext_token=plaintext, refresh_token_plaintext=refresh)
@@ -236,6 +257,7 @@ def create_token(
 def revoke_token(
     repository: TokenRepository,
     clock: Clock,
+    policy: LifetimePolicy,
     caller: TokenRecord,
     org_id: str,
     app_id: str,
@@ -244,10 +266,66 @@ def revoke_token(
 ) -> bool:
     """Revoke a token at once; revoking it again keeps the first time and reason (``False``)."""
     _require_same_org(caller, org_id, "token", token_id)
+    key = TokenKey(org_id=org_id, app_id=app_id, token_id=token_id)
     try:
-        return repository.revoke_token(org_id, app_id, token_id, to_iso(clock()), reason)
+        return _revoke(repository, clock(), policy, key, reason)
     except TokenMissing:
         raise NotFound("token", token_id) from None
+
+
+def _revoke(
+    repository: TokenRepository, now: datetime, policy: LifetimePolicy, key: TokenKey, reason: str | None
+) -> bool:
+    events = [token_event(REVOKED, key, now, **({"revoked_reason": reason} if reason else {}))]
+    if reason == REFRESH_REUSE_REASON:
+        events.append(token_event(REFRESH_REUSE, key, now))
+    return repository.revoke_token(key, to_iso(now), reason, purge_epoch(now, policy), events)
+
+
+def refresh_token(
+    repository: TokenRepository,
+    hasher: SecretHasher,
+    clock: Clock,
+    policy: LifetimePolicy,
+    org_id: str,
+    app_id: str,
+    token_id: str,
+    presented: str,
+) -> IssuedToken:
+    """Rotate both secrets of a token with its refresh token (RFC 9700 style).
+
+    The old access and refresh secrets stop working at once; id, permissions,
+    restrictions and expiry stay. A refresh token that was already rotated away
+    revokes the token (``refresh_token_reuse``). Of two concurrent rotations with
+    the same refresh token, the conditional write lets exactly one win; the other
+    is a plain 401 (a race is not proof of theft).
+    """
+    parsed = parse_secret(presented)
+    if parsed is None or parsed.kind is not SecretKind.REFRESH or parsed.token_id != token_id:
+        raise AuthenticationFailed("malformed")
+    credential = repository.get_credential(token_id)
+    if credential is None or (credential.token.org_id, credential.token.app_id) != (org_id, app_id):
+        raise AuthenticationFailed("unknown")
+    token = credential.token
+    now = clock()
+    if not hasher.matches(presented, credential.refresh_hash):
+        if any(hasher.matches(presented, old) for old in credential.previous_refresh_hashes):
+            if token.revoked_at is None:
+                _revoke(repository, now, policy, TokenKey(org_id, app_id, token_id), REFRESH_REUSE_REASON)
+            raise AuthenticationFailed("refresh_reuse")
+        raise AuthenticationFailed("unknown")
+    if token.revoked_at is not None:
+        raise AuthenticationFailed("revoked")
+    if token.is_expired(to_iso(now)):
+        raise AuthenticationFailed("expired")
+    plaintext = new_secret(SecretKind.ACCESS, token_id)
+    refresh = new_secret(SecretKind.REFRESH, token_id)
+    events = [token_event(ROTATED, token, now)]
+    if not repository.rotate_secrets(
+        credential, hasher.hash(plaintext), hasher.hash(refresh), to_iso(now), events
+    ):
+        raise AuthenticationFailed("refresh_race_lost")
+    return IssuedToken(token=token, plaintext_token=plaintext, refresh_token_plaintext=refresh)
 
 
 def bootstrap_admin(

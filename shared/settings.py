@@ -20,6 +20,9 @@ class Settings:
     token_hash_key_secret_id: str | None = None
     default_token_lifetime_days: int = 90
     max_token_lifetime_days: int = 365
+    retention_days: int = 30
+    expiry_warning_days: int = 7
+    event_bus_name: str = "default"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -32,6 +35,9 @@ class Settings:
             token_hash_key_secret_id=env.get("TOKEN_HASH_KEY_SECRET_ID") or None,
             default_token_lifetime_days=_positive_int(env, "DEFAULT_TOKEN_LIFETIME_DAYS", 90),
             max_token_lifetime_days=_positive_int(env, "MAX_TOKEN_LIFETIME_DAYS", 365),
+            retention_days=_positive_int(env, "RETENTION_DAYS", 30),
+            expiry_warning_days=_positive_int(env, "EXPIRY_WARNING_DAYS", 7),
+            event_bus_name=env.get("EVENT_BUS_NAME") or "default",
         )
 
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import pytest
 
+from shared.lifecycle import REVOKED
 from shared.models import TokenCreate
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime
@@ -22,6 +23,7 @@ from shared.services import IssuedToken, LifetimePolicy, create_token, list_toke
 from tests.conftest import APP, ORG, TABLE
 
 THREADS = 8
+POLICY = LifetimePolicy()
 
 
 class OneRequestAtATime:
@@ -101,7 +103,7 @@ def test_racing_revokes_keep_exactly_one_reason(runtime: Runtime, admin: IssuedT
         return (
             token_id,
             reason,
-            revoke_token(runtime.repository, runtime.clock, admin.token, ORG, APP, token_id, reason),
+            revoke_token(runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, token_id, reason),
         )
 
     with ThreadPoolExecutor(THREADS) as pool:
@@ -115,7 +117,11 @@ def test_racing_revokes_keep_exactly_one_reason(runtime: Runtime, admin: IssuedT
         assert credential is not None and credential.token.revoked_reason == winners[0]
         listed = next(t for t in all_tokens(runtime, admin) if t.token_id == token_id)
         assert (listed.revoked_at, listed.revoked_reason) == (credential.token.revoked_at, winners[0])
-    assert client.scan(TableName=TABLE, Select="COUNT")["Count"] == 1 + 2 * (1 + len(victims))
+    items = client.scan(TableName=TABLE)["Items"]
+    outbox = [item for item in items if item["PK"]["S"].startswith("OUTBOX#")]
+    assert len(items) - len(outbox) == 1 + 2 * (1 + len(victims))  # the app, and two items per token
+    revoked_events = sorted(item["token_id"]["S"] for item in outbox if item["detail_type"]["S"] == REVOKED)
+    assert revoked_events == sorted(victim.token.token_id for victim in victims)  # one event per revocation
 
 
 def test_revoke_racing_creates_leaves_both_consistent(runtime: Runtime, admin: IssuedToken) -> None:
@@ -124,7 +130,14 @@ def test_revoke_racing_creates_leaves_both_consistent(runtime: Runtime, admin: I
     def work(n: int) -> Any:
         if n % 5 == 0:
             return revoke_token(
-                runtime.repository, runtime.clock, admin.token, ORG, APP, target.token.token_id, "race"
+                runtime.repository,
+                runtime.clock,
+                POLICY,
+                admin.token,
+                ORG,
+                APP,
+                target.token.token_id,
+                "race",
             )
         return create(runtime, admin, f"c{n}")
 

@@ -78,7 +78,8 @@ def test_create_is_one_transaction(admin: IssuedToken, calls: CallLog, clock: Fa
     assert result.status == 201
     assert calls.operations == ["GetItem", "TransactWriteItems"]
     items = calls.parameters[1]["TransactItems"]
-    assert [next(iter(item)) for item in items] == ["ConditionCheck", "Put", "Put"]
+    # the app's registration, the token, its credential, and the "created" event's outbox item
+    assert [next(iter(item)) for item in items] == ["ConditionCheck", "Put", "Put", "Put"]
 
 
 def test_revoke_is_one_write(admin: IssuedToken, calls: CallLog) -> None:

@@ -74,7 +74,9 @@ class TestAuthenticate:
     def test_revocation_applies_to_the_next_request(self, runtime: Runtime, admin: IssuedToken) -> None:
         child = create(runtime, admin.token, permissions=["app_tokens:list"])
         assert auth(runtime, f"Bearer {child.plaintext_token}").token_id == child.token.token_id
-        revoke_token(runtime.repository, runtime.clock, admin.token, ORG, APP, child.token.token_id, None)
+        revoke_token(
+            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, child.token.token_id, None
+        )
         assert reason_of(lambda: auth(runtime, f"Bearer {child.plaintext_token}")) == "revoked"
 
     def test_expiry_is_exact(self, runtime: Runtime, admin: IssuedToken, clock: FakeClock) -> None:
@@ -246,7 +248,9 @@ class TestList:
         )
         gone = create(runtime, admin.token, name="gone")
         kept = create(runtime, admin.token, name="kept")
-        revoke_token(runtime.repository, runtime.clock, admin.token, ORG, APP, gone.token.token_id, "test")
+        revoke_token(
+            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, gone.token.token_id, "test"
+        )
         clock.advance(minutes=10)
 
         def names(status: Any) -> set[str]:
@@ -342,11 +346,11 @@ class TestRevoke:
         child = create(runtime, admin.token)
         first_time = to_iso(clock.now)
         assert revoke_token(
-            runtime.repository, runtime.clock, admin.token, ORG, APP, child.token.token_id, "leak"
+            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, child.token.token_id, "leak"
         )
         clock.advance(minutes=1)
         assert not revoke_token(
-            runtime.repository, runtime.clock, admin.token, ORG, APP, child.token.token_id, "again"
+            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, child.token.token_id, "again"
         )
         page = list_tokens(
             runtime.repository,
@@ -375,6 +379,6 @@ class TestRevoke:
             ("globex", APP, child.token.token_id),
         ):
             with pytest.raises(NotFound) as caught:
-                revoke_token(runtime.repository, runtime.clock, admin.token, org, app, token_id, None)
+                revoke_token(runtime.repository, runtime.clock, POLICY, admin.token, org, app, token_id, None)
             assert (caught.value.resource_type, caught.value.resource_id) == ("token", token_id)
         assert auth(runtime, f"Bearer {child.plaintext_token}").revoked_at is None

@@ -1,0 +1,85 @@
+"""The scheduled expiry sweep: report and retire expired tokens, warn before they expire.
+
+Its cost follows the tokens that expire, not the table: it reads two sparse
+indexes whose entries leave as tokens are swept, each sharded over
+``EXPIRY_SHARDS`` partitions and sorted by expiry time. Every change is
+conditional on the index entry, so overlapping runs act once per token, and a
+run that nears the Lambda time limit stops; the next one finds what is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from shared.clock import Clock, to_iso
+from shared.lifecycle import EXPIRED, EXPIRING
+from shared.repository import EXPIRY_SHARDS, IndexPage, TokenKey, TokenRepository
+from shared.services import LifetimePolicy, purge_epoch, token_event
+
+PAGE_SIZE = 100
+
+
+@dataclass
+class SweepReport:
+    """What one run did."""
+
+    expired: int = 0
+    expiring_notified: int = 0
+    items_read: int = 0
+    complete: bool = True
+
+    def summary(self) -> dict[str, int]:
+        """The run's result as the function returns and logs it."""
+        return {"expired": self.expired, "expiring_notified": self.expiring_notified}
+
+
+def _entries(
+    query: Callable[[int, dict[str, Any] | None], IndexPage], report: SweepReport
+) -> Iterator[TokenKey]:
+    for shard in range(EXPIRY_SHARDS):
+        start: dict[str, Any] | None = None
+        while True:
+            page = query(shard, start)
+            report.items_read += page.items_read
+            yield from page.keys
+            if page.next_start is None:
+                break
+            start = page.next_start
+
+
+def sweep(
+    repository: TokenRepository,
+    clock: Clock,
+    policy: LifetimePolicy,
+    warning_window: timedelta,
+    time_left: Callable[[], float],
+    *,
+    reserve_seconds: float = 5.0,
+) -> SweepReport:
+    """One run: retire every expired token, then warn about those expiring within ``warning_window``."""
+    report = SweepReport()
+    now = clock()
+    now_iso = to_iso(now)
+
+    def expired_page(shard: int, start: dict[str, Any] | None) -> IndexPage:
+        return repository.expired_tokens(shard, now_iso, PAGE_SIZE, start)
+
+    def expiring_page(shard: int, start: dict[str, Any] | None) -> IndexPage:
+        return repository.expiring_tokens(shard, now_iso, to_iso(now + warning_window), PAGE_SIZE, start)
+
+    for key in _entries(expired_page, report):
+        if time_left() < reserve_seconds:
+            report.complete = False
+            return report
+        if repository.mark_expired(key, purge_epoch(now, policy), [token_event(EXPIRED, key, now)]):
+            report.expired += 1
+    for key in _entries(expiring_page, report):
+        if time_left() < reserve_seconds:
+            report.complete = False
+            return report
+        if repository.mark_expiring(key, now_iso, [token_event(EXPIRING, key, now)]):
+            report.expiring_notified += 1
+    return report
