@@ -30,7 +30,7 @@ from shared.errors import AuthenticationFailed, InvalidInput, ServiceError
 from shared.observability import count, logger, traced
 from shared.records import TokenRecord
 from shared.runtime import Runtime, get_runtime
-from shared.services import authenticate, record_use, require_permission
+from shared.services import parse_bearer, record_use, require_permission, verify_access
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 CALLER = "caller"
@@ -39,10 +39,14 @@ RUNTIME = "runtime"
 
 @dataclass(frozen=True)
 class Operation:
-    """One API operation: its routes and the permission a caller needs for it."""
+    """One API operation: its routes and the permission a bearer token needs for it.
+
+    ``permission`` is ``None`` for an operation whose body carries its own credential
+    (the refresh route): no ``Authorization`` header is read.
+    """
 
     name: str
-    permission: str
+    permission: str | None
     router: Router
 
 
@@ -70,6 +74,8 @@ def new_resolver() -> APIGatewayRestResolver:
 
     @resolver.exception_handler(ServiceError)
     def _service_error(error: ServiceError) -> Response[str]:
+        if isinstance(error, AuthenticationFailed):
+            _note_failed_authentication(error)
         return to_response(error)
 
     @resolver.not_found
@@ -82,6 +88,12 @@ def new_resolver() -> APIGatewayRestResolver:
         return error_response(500)
 
     return resolver
+
+
+def _note_failed_authentication(failure: AuthenticationFailed) -> None:
+    # The cause is ours to know; the client gets the same 401 whatever it was.
+    logger.info("authentication failed", extra={"reason": failure.reason})
+    count("AuthenticationFailures")
 
 
 def _header(event: Mapping[str, Any], name: str) -> str | None:
@@ -128,10 +140,9 @@ def _proxy_result(response: Response[str]) -> dict[str, Any]:
 
 
 def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> TokenRecord:
+    presented = parse_bearer(_header(event, "authorization"))
     with traced("authenticate"):
-        caller = authenticate(
-            runtime.repository, runtime.hasher, runtime.clock, _header(event, "authorization")
-        )
+        caller = verify_access(runtime.repository, runtime.hasher, runtime.clock, presented)
     logger.append_keys(caller_token_id=caller.token_id, org_id=caller.org_id)
     require_permission(caller, permission)
     try:
@@ -150,13 +161,13 @@ def build_handler(operation: Operation) -> LambdaHandler:
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             runtime = get_runtime()
-            caller = _authorize(runtime, event, operation.permission)
+            caller = (
+                None if operation.permission is None else _authorize(runtime, event, operation.permission)
+            )
             _check_body_encoding(event)
-        except AuthenticationFailed as failure:
-            logger.info("authentication failed", extra={"reason": failure.reason})
-            count("AuthenticationFailures")
-            return _proxy_result(to_response(failure))
         except ServiceError as error:
+            if isinstance(error, AuthenticationFailed):
+                _note_failed_authentication(error)
             return _proxy_result(to_response(error))
         except Exception as error:
             logger.exception("unexpected failure before routing", extra={"error_type": type(error).__name__})

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
 
 # botocore's DEBUG logs print whole request and response bodies, credential hashes included.
 # Nothing in this service needs them, so they are capped at INFO wherever a client is made.
@@ -35,3 +36,11 @@ def new_dynamodb_client() -> DynamoDBClient:
         tcp_keepalive=True,
     )
     return boto3.client("dynamodb", config=config)
+
+
+def new_events_client() -> EventBridgeClient:
+    """An EventBridge client (endpoint from ``AWS_ENDPOINT_URL[_EVENTS]`` when set)."""
+    import boto3
+
+    quiet_wire_logs()
+    return boto3.client("events")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from http import HTTPStatus
@@ -42,8 +43,16 @@ def error_response(
     )
 
 
+# Anything shaped like one of our secrets, wherever it sits in an echoed input.
+_SECRET_SHAPE = re.compile(r"a(?:tok|ref)_[0-9a-z]{26}_[0-9A-Za-z]+")
+REDACTED = "[redacted]"
+
+
 def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
+    """The echoed input, JSON-safe, with secret-shaped text redacted (a 422 must not carry a secret)."""
+    if isinstance(value, str):
+        return _SECRET_SHAPE.sub(REDACTED, value)
+    if value is None or isinstance(value, int | float | bool):
         return value
     if isinstance(value, Mapping):
         return {str(key): _jsonable(item) for key, item in value.items()}

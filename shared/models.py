@@ -93,6 +93,14 @@ class TokenRevoke(BaseModel):
     reason: Reason | None = None
 
 
+class TokenRefresh(BaseModel):
+    """The body of the refresh route: the refresh token is the credential."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)]
+
+
 class AppTokenPublic(BaseModel):
     """An AppToken as the API shows it: every field present, null where unset, no secret."""
 

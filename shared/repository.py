@@ -253,6 +253,26 @@ def event_from_outbox_item(item: Mapping[str, Any]) -> LifecycleEvent | None:
     )
 
 
+def token_items(credential: Credential) -> list[dict[str, Any]]:
+    """The two items of a new token: its metadata (in the expiry indexes) and its credential."""
+    token = credential.token
+    attributes = _record_attributes(token)
+    shard = {"S": expiry_shard(token.token_id)}
+    token_item = {
+        **attributes,
+        **token_key(token.org_id, token.app_id, token.token_id),
+        "expiry_shard": shard,
+        "warning_shard": shard,
+    }
+    credential_item = {
+        **attributes,
+        **credential_key(token.token_id),
+        "access_hash": {"S": credential.access_hash},
+        "refresh_hash": {"S": credential.refresh_hash},
+    }
+    return [token_item, credential_item]
+
+
 def _first_reason(error: Any) -> str | None:
     """The cancellation reason of a transaction's first item (the one the condition is on)."""
     reasons: list[dict[str, Any]] = error.response.get("CancellationReasons") or [{}]
@@ -357,20 +377,6 @@ class DynamoDBTokenRepository:
     def create_token(self, credential: Credential, events: Sequence[LifecycleEvent] = ()) -> None:
         """See :class:`TokenRepository`. One transaction: app check, token item, credential, events."""
         token = credential.token
-        attributes = _record_attributes(token)
-        shard = {"S": expiry_shard(token.token_id)}
-        token_item = {
-            **attributes,
-            **token_key(token.org_id, token.app_id, token.token_id),
-            "expiry_shard": shard,
-            "warning_shard": shard,
-        }
-        credential_item = {
-            **attributes,
-            **credential_key(token.token_id),
-            "access_hash": {"S": credential.access_hash},
-            "refresh_hash": {"S": credential.refresh_hash},
-        }
         app_check = {
             "TableName": self.table_name,
             "Key": app_key(token.org_id, token.app_id),
@@ -379,8 +385,7 @@ class DynamoDBTokenRepository:
         new_item = {"TableName": self.table_name, "ConditionExpression": "attribute_not_exists(PK)"}
         items: list[Any] = [
             {"ConditionCheck": app_check},
-            {"Put": {**new_item, "Item": token_item}},
-            {"Put": {**new_item, "Item": credential_item}},
+            *({"Put": {**new_item, "Item": item}} for item in token_items(credential)),
             *self._outbox_puts(events),
         ]
         try:
@@ -541,7 +546,8 @@ class DynamoDBTokenRepository:
                     "TableName": self.table_name,
                     "Key": token_key(key.org_id, key.app_id, key.token_id),
                     "UpdateExpression": f"SET {TTL_ATTRIBUTE} = :purge_at REMOVE expiry_shard, warning_shard",
-                    "ConditionExpression": "attribute_exists(expiry_shard) AND attribute_not_exists(revoked_at)",
+                    "ConditionExpression": "attribute_exists(expiry_shard) "
+                    "AND attribute_not_exists(revoked_at)",
                     "ExpressionAttributeValues": {":purge_at": {"N": str(purge_at)}},
                 }
             },

@@ -10,13 +10,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from shared.api import CALLER, RUNTIME, Operation
-from shared.errors import InvalidInput
+from shared.errors import AuthenticationFailed, InvalidInput
+from shared.lifecycle import REFRESH_REUSE_REASON
 from shared.models import (
     ID_PATTERN,
     REASON_PATTERN,
     ErrorBody,
     TokenCreate,
     TokenCreated,
+    TokenRefresh,
     TokenRevoke,
     TokensPublic,
     ValidationErrorBody,
@@ -24,13 +26,14 @@ from shared.models import (
 from shared.observability import count, logger, traced
 from shared.records import TokenRecord
 from shared.repository import StatusFilter
-from shared.runtime import Runtime
+from shared.runtime import Runtime, get_runtime
 from shared.services import (
     PERMISSION_CREATE,
     PERMISSION_LIST,
     PERMISSION_REVOKE,
     create_token,
     list_tokens,
+    refresh_token,
     revoke_token,
 )
 
@@ -201,7 +204,57 @@ def _one_reason(body: TokenRevoke | None, query_reason: str | None) -> str | Non
     return body_reason if body_reason is not None else query_reason
 
 
+refresh_router = Router()
+
+_REFRESH_ERRORS = {status: _responses({})[status] for status in (401, 422, 500)}
+
+
+@refresh_router.post(
+    TOKEN_PATH + "/refresh",
+    summary="Refresh App Token",
+    description="Rotate both secrets of a token with its refresh token, which is the credential (no "
+    "`Authorization` header). The old access and refresh tokens stop working at once; id, permissions, "
+    "restrictions and expiry stay. Presenting a refresh token that was already rotated away revokes "
+    "the token.",
+    responses={200: {"description": "The token and its new secrets, shown once."}, **_REFRESH_ERRORS},
+    tags=["App Tokens"],
+)
+def refresh_app_token(
+    org_id: OrgId, app_id: AppId, token_id: TokenId, body: Annotated[TokenRefresh, Body()]
+) -> TokenCreated:
+    """Refresh App Token."""
+    runtime = get_runtime()
+    with traced("refresh_token"):
+        try:
+            issued = refresh_token(
+                runtime.repository,
+                runtime.hasher,
+                runtime.clock,
+                runtime.lifetimes,
+                org_id,
+                app_id,
+                token_id,
+                body.refresh_token,
+            )
+        except AuthenticationFailed as failure:
+            if failure.reason == "refresh_reuse":
+                logger.warning(
+                    "refresh token reuse: token revoked",
+                    extra={"token_id": token_id, "reason": REFRESH_REUSE_REASON},
+                )
+                count("RefreshTokenReuse")
+            raise
+    logger.info("token rotated", extra={"token_id": token_id, "app_id": app_id})
+    count("TokensRotated")
+    return TokenCreated(
+        token=issued.token.to_public(),
+        plaintext_token=issued.plaintext_token,
+        refresh_token_plaintext=issued.refresh_token_plaintext,
+    )
+
+
 LIST_TOKENS = Operation(name="list_tokens", permission=PERMISSION_LIST, router=list_router)
 CREATE_TOKEN = Operation(name="create_token", permission=PERMISSION_CREATE, router=create_router)
 REVOKE_TOKEN = Operation(name="revoke_token", permission=PERMISSION_REVOKE, router=revoke_router)
-OPERATIONS = (LIST_TOKENS, CREATE_TOKEN, REVOKE_TOKEN)
+REFRESH_TOKEN = Operation(name="refresh_token", permission=None, router=refresh_router)
+OPERATIONS = (LIST_TOKENS, CREATE_TOKEN, REVOKE_TOKEN, REFRESH_TOKEN)

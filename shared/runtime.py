@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
+from shared.aws import new_events_client
 from shared.clock import Clock, utc_now
 from shared.crypto import SecretHasher
 from shared.repository import DynamoDBTokenRepository, TokenRepository
 from shared.services import LifetimePolicy
 from shared.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
 
 KEY_CACHE_SECONDS = 300
 
@@ -55,6 +60,14 @@ class Runtime:
     clock: Clock = utc_now
     _hasher: SecretHasher | None = field(default=None, repr=False)
     _key: bytes | None = field(default=None, repr=False)
+    _events: EventBridgeClient | None = field(default=None, repr=False)
+
+    @property
+    def events(self) -> EventBridgeClient:
+        """The EventBridge client, created on first use (only the publisher needs it)."""
+        if self._events is None:
+            self._events = new_events_client()
+        return self._events
 
     @property
     def hasher(self) -> SecretHasher:
@@ -63,6 +76,11 @@ class Runtime:
         if self._hasher is None or key != self._key:
             self._hasher, self._key = SecretHasher(key), key
         return self._hasher
+
+    @property
+    def warning_window(self) -> timedelta:
+        """How long before expiry owners are warned."""
+        return timedelta(days=self.settings.expiry_warning_days)
 
     @property
     def lifetimes(self) -> LifetimePolicy:

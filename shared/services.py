@@ -6,11 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.clock import Clock, to_iso
-from shared.crypto import SecretHasher, SecretKind, display_prefix, new_secret, new_token_id, parse_secret
+from shared.crypto import (
+    ParsedSecret,
+    SecretHasher,
+    SecretKind,
+    display_prefix,
+    new_secret,
+    new_token_id,
+    parse_secret,
+)
 from shared.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
+from shared.lifecycle import CREATED, REFRESH_REUSE, REFRESH_REUSE_REASON, REVOKED, ROTATED
 from shared.models import TokenCreate
 from shared.permissions import RESTRICTION_FIELDS, has_permission, restriction_breach
-from shared.lifecycle import CREATED, REFRESH_REUSE, REFRESH_REUSE_REASON, REVOKED, ROTATED
 from shared.records import Credential, LifecycleEvent, TokenRecord
 from shared.repository import AppNotRegistered, StatusFilter, TokenKey, TokenMissing, TokenRepository
 
@@ -65,13 +73,11 @@ class TokenListing:
     next_token: str | None
 
 
-def authenticate(
-    repository: TokenRepository, hasher: SecretHasher, clock: Clock, authorization: str | None
-) -> TokenRecord:
-    """The token behind an ``Authorization: Bearer`` header, or ``AuthenticationFailed``.
+def parse_bearer(authorization: str | None) -> ParsedSecret:
+    """The access token in an ``Authorization: Bearer`` header, checked for shape and checksum only.
 
-    A token of the wrong shape or checksum is refused before any read; a real one
-    costs one strongly consistent GetItem.
+    Needs neither the database nor the hashing key, so a missing or malformed
+    credential is a 401 even when the key store is unreachable.
     """
     if not authorization:
         raise AuthenticationFailed("missing")
@@ -79,8 +85,15 @@ def authenticate(
     parsed = parse_secret(presented.strip()) if scheme.lower() == "bearer" else None
     if parsed is None or parsed.kind is not SecretKind.ACCESS:
         raise AuthenticationFailed("malformed")
-    credential = repository.get_credential(parsed.token_id)
-    if credential is None or not hasher.matches(parsed.plaintext, credential.access_hash):
+    return parsed
+
+
+def verify_access(
+    repository: TokenRepository, hasher: SecretHasher, clock: Clock, presented: ParsedSecret
+) -> TokenRecord:
+    """The live token behind a well-formed access secret: one strongly consistent GetItem."""
+    credential = repository.get_credential(presented.token_id)
+    if credential is None or not hasher.matches(presented.plaintext, credential.access_hash):
         raise AuthenticationFailed("unknown")
     token = credential.token
     if token.revoked_at is not None:
@@ -88,6 +101,13 @@ def authenticate(
     if token.is_expired(to_iso(clock())):
         raise AuthenticationFailed("expired")
     return token
+
+
+def authenticate(
+    repository: TokenRepository, hasher: SecretHasher, clock: Clock, authorization: str | None
+) -> TokenRecord:
+    """The token behind an ``Authorization: Bearer`` header, or ``AuthenticationFailed``."""
+    return verify_access(repository, hasher, clock, parse_bearer(authorization))
 
 
 def record_use(repository: TokenRepository, clock: Clock, token: TokenRecord) -> bool:

@@ -14,9 +14,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from shared.clock import Clock, to_iso
 from shared.lifecycle import EXPIRED, EXPIRING
+from shared.observability import logger, metrics
 from shared.repository import EXPIRY_SHARDS, IndexPage, TokenKey, TokenRepository
+from shared.runtime import Runtime
 from shared.services import LifetimePolicy, purge_epoch, token_event
 
 PAGE_SIZE = 100
@@ -83,3 +88,21 @@ def sweep(
         if repository.mark_expiring(key, now_iso, [token_event(EXPIRING, key, now)]):
             report.expiring_notified += 1
     return report
+
+
+def run_scheduled_sweep(runtime: Runtime, context: LambdaContext) -> dict[str, int]:
+    """The scheduled function's body: sweep until done or near the time limit, log and return the counts."""
+    report = sweep(
+        runtime.repository,
+        runtime.clock,
+        runtime.lifetimes,
+        runtime.warning_window,
+        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
+    )
+    logger.info(
+        "sweep finished",
+        extra={**report.summary(), "items_read": report.items_read, "complete": report.complete},
+    )
+    metrics.add_metric(name="TokensExpired", unit=MetricUnit.Count, value=report.expired)
+    metrics.add_metric(name="ExpiryWarnings", unit=MetricUnit.Count, value=report.expiring_notified)
+    return report.summary()

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto import mock_aws
 
 from shared.local.events import proxy_event
@@ -104,11 +105,17 @@ def mint_admin(runtime: Runtime, org: str, app: str, permissions: list[str], day
     )
 
 
-class LambdaContextStub:
-    function_name = "test"
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
-    aws_request_id = "req-1"
+class LambdaContextStub(LambdaContext):
+    """What Lambda passes as ``context``, with a minute left to run."""
+
+    _function_name = "test"
+    _memory_limit_in_mb = 128
+    _invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    _aws_request_id = "req-1"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 60_000
 
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]

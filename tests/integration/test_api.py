@@ -424,3 +424,12 @@ def test_missing_hash_key_is_a_clean_500(runtime: Runtime, admin: IssuedToken) -
 
     runtime.settings = replace(runtime.settings, token_hash_key=None)
     assert_500(listing(admin.plaintext_token))
+
+
+def test_missing_or_malformed_credentials_are_401_even_without_the_key(runtime: Runtime) -> None:
+    """The header is checked before the key is loaded: a key-store outage cannot turn a 401 into a 500."""
+    from dataclasses import replace
+
+    runtime.settings = replace(runtime.settings, token_hash_key=None, token_hash_key_parameter="/unreachable")
+    assert_401(listing(None))
+    assert_401(listing("atok_not-even-close"))

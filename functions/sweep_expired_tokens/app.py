@@ -1,0 +1,16 @@
+"""Lambda entry point of the scheduled expiry sweep; all logic lives in the shared package."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.observability import logger, metrics
+from shared.runtime import get_runtime
+from shared.sweep import run_scheduled_sweep
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """Run one sweep for an EventBridge scheduled event."""
+    return run_scheduled_sweep(get_runtime(), context)

@@ -1,0 +1,167 @@
+"""Every lifecycle event reaches EventBridge (moto's), once, with metadata and without a secret."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.publish_events.app import lambda_handler as publish_handler
+from shared.lifecycle import CREATED, DETAIL_TYPES, EXPIRED, EXPIRING, REFRESH_REUSE, REVOKED, ROTATED, SOURCE
+from shared.runtime import Runtime
+from shared.services import IssuedToken, LifetimePolicy
+from shared.sweep import sweep
+from tests.conftest import TABLE, TOKENS_URL, FakeClock, LambdaContextStub, call
+
+
+@pytest.fixture
+def bus_queue(aws: None) -> str:
+    """An SQS queue that receives everything with our source from the default bus."""
+    sqs = boto3.client("sqs")
+    events = boto3.client("events")
+    queue_url = sqs.create_queue(QueueName="lifecycle")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name="app-tokens", EventPattern=json.dumps({"source": [SOURCE]}))
+    events.put_targets(Rule="app-tokens", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return queue_url
+
+
+def stream_records(dynamodb: Any, seen: set[str]) -> list[dict[str, Any]]:
+    """The INSERT records the table's stream would deliver for outbox items not delivered yet."""
+    records = []
+    for item in dynamodb.scan(TableName=TABLE)["Items"]:
+        key = item["PK"]["S"]
+        if key.startswith("OUTBOX#") and key not in seen:
+            seen.add(key)
+            records.append(
+                {
+                    "eventID": key,
+                    "eventName": "INSERT",
+                    "eventSource": "aws:dynamodb",
+                    "eventSourceARN": f"arn:aws:dynamodb:us-east-1:123456789012:table/{TABLE}/stream/2026",
+                    "dynamodb": {
+                        "Keys": {"PK": item["PK"], "SK": item["SK"]},
+                        "NewImage": item,
+                        "SequenceNumber": str(len(seen)),
+                        "StreamViewType": "NEW_IMAGE",
+                    },
+                }
+            )
+    return records
+
+
+def received(queue_url: str) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs")
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        messages += [json.loads(m["Body"]) for m in batch]
+        for message in batch:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return messages
+
+
+def test_every_event_once_and_no_secret(
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock, dynamodb: Any, bus_queue: str
+) -> None:
+    token = admin.plaintext_token
+    secrets = [admin.plaintext_token, admin.refresh_token_plaintext]
+    made = []
+    for lifetime in ("reuse", "revoke", "expire", "warn"):
+        expires = clock.now + (timedelta(hours=1) if lifetime == "expire" else timedelta(days=3))
+        body = {"name": lifetime, "expires_at": expires.isoformat()}
+        made.append(call("create_token", "POST", TOKENS_URL, token=token, body=body).json())
+        clock.advance(seconds=1)
+    reuse, revoke, _, _ = made
+    rotated = call(
+        "refresh_token",
+        "POST",
+        f"{TOKENS_URL}/{reuse['token']['token_id']}/refresh",
+        body={"refresh_token": reuse["refresh_token_plaintext"]},
+    ).json()
+    assert (
+        call(
+            "refresh_token",
+            "POST",
+            f"{TOKENS_URL}/{reuse['token']['token_id']}/refresh",
+            body={"refresh_token": reuse["refresh_token_plaintext"]},
+        ).status
+        == 401
+    )
+    assert (
+        call(
+            "revoke_token",
+            "DELETE",
+            f"{TOKENS_URL}/{revoke['token']['token_id']}",
+            token=token,
+            body={"reason": "left the team"},
+        ).status
+        == 204
+    )
+    clock.advance(hours=2)
+    report = sweep(
+        runtime.repository, runtime.clock, LifetimePolicy(), timedelta(days=7), time_left=lambda: 60.0
+    )
+    # "expire" expired, "warn" expires within the week; revoked tokens are neither, the admin's lives a year.
+    assert (report.expired, report.expiring_notified) == (1, 1)
+    for issued in made:
+        secrets += [issued["plaintext_token"], issued["refresh_token_plaintext"]]
+    secrets += [rotated["plaintext_token"], rotated["refresh_token_plaintext"]]
+
+    seen: set[str] = set()
+    result = publish_handler({"Records": stream_records(dynamodb, seen)}, LambdaContextStub())
+    assert result == {"batchItemFailures": []}
+    events = received(bus_queue)
+    kinds = sorted((e["detail-type"], e["detail"]["token_id"]) for e in events)
+    ids = {
+        name: issued["token"]["token_id"]
+        for name, issued in zip(("reuse", "revoke", "expire", "warn"), made, strict=True)
+    }
+    assert kinds == sorted(
+        [
+            *((CREATED, token_id) for token_id in [admin.token.token_id, *ids.values()]),
+            (ROTATED, ids["reuse"]),
+            (REVOKED, ids["reuse"]),
+            (REFRESH_REUSE, ids["reuse"]),
+            (REVOKED, ids["revoke"]),
+            (EXPIRED, ids["expire"]),
+            (EXPIRING, ids["warn"]),
+        ]
+    )
+    assert {e["source"] for e in events} == {SOURCE}
+    assert {e["detail-type"] for e in events} <= set(DETAIL_TYPES)
+    revoked = next(
+        e for e in events if e["detail-type"] == REVOKED and e["detail"]["token_id"] == ids["revoke"]
+    )
+    assert revoked["detail"]["revoked_reason"] == "left the team"
+    assert revoked["detail"]["token"]["name"] == "revoke"
+    text = json.dumps(events)
+    for secret in secrets:
+        assert secret not in text and secret.rsplit("_", 1)[1] not in text
+    assert "hash" not in text
+    # A second delivery of nothing new publishes nothing.
+    assert publish_handler({"Records": stream_records(dynamodb, seen)}, LambdaContextStub()) == {
+        "batchItemFailures": []
+    }
+    assert received(bus_queue) == []
+
+
+def test_a_refused_publish_is_reported_for_retry(
+    runtime: Runtime, admin: IssuedToken, dynamodb: Any, bus_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = stream_records(dynamodb, set())
+    assert records  # the admin's "created" event
+
+    def refuse(**_: Any) -> dict[str, Any]:
+        return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException"}]}
+
+    with monkeypatch.context() as patch:
+        patch.setattr(runtime.events, "put_events", refuse)
+        result = publish_handler({"Records": records}, LambdaContextStub())
+    assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
+    assert publish_handler({"Records": records}, LambdaContextStub()) == {"batchItemFailures": []}
+    assert [e["detail-type"] for e in received(bus_queue)] == [CREATED]
