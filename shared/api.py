@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -33,8 +34,24 @@ from shared.runtime import Runtime, get_runtime
 from shared.services import parse_bearer, record_use, require_permission, verify_access
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
-CALLER = "caller"
-RUNTIME = "runtime"
+
+
+@dataclass(frozen=True)
+class RequestScope:
+    """What a route needs beyond its parameters: the collaborators and the authenticated caller."""
+
+    runtime: Runtime
+    caller: TokenRecord | None
+
+
+# Not Powertools' router context: including a router in a second resolver (the OpenAPI
+# document does) rebinds that context, so one request's scope lives here instead.
+_scope: ContextVar[RequestScope] = ContextVar("request_scope")
+
+
+def request_scope() -> RequestScope:
+    """The scope of the request being routed."""
+    return _scope.get()
 
 
 @dataclass(frozen=True)
@@ -172,7 +189,10 @@ def build_handler(operation: Operation) -> LambdaHandler:
         except Exception as error:
             logger.exception("unexpected failure before routing", extra={"error_type": type(error).__name__})
             return _proxy_result(error_response(500))
-        resolver.append_context(**{CALLER: caller, RUNTIME: runtime})
-        return resolver.resolve(event, context)
+        token = _scope.set(RequestScope(runtime=runtime, caller=caller))
+        try:
+            return resolver.resolve(event, context)
+        finally:
+            _scope.reset(token)
 
     return handle

@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 from shared.models import ID_PATTERN
 from shared.runtime import get_runtime
@@ -74,6 +75,37 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the API locally (embedded DynamoDB unless an endpoint is configured)."""
+    from shared.local.server import serve
+
+    return serve(args.host, args.port, args.template)
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    """Invoke one function of the template with an event file, without Docker."""
+    from shared.local.invoke import invoke
+
+    return invoke(args.function, args.event, args.template)
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    """Write the OpenAPI document generated from the code, or check that the stored one matches."""
+    from shared.local.openapi import DOCUMENT, build_document, render
+
+    text = render(build_document())
+    target: Path = args.output or DOCUMENT
+    if args.check:
+        if not target.exists() or target.read_text() != text:
+            sys.stderr.write(f"{target} differs from the code: run `make openapi` and commit it\n")
+            return 1
+        sys.stdout.write(f"{target} matches the code\n")
+        return 0
+    target.write_text(text)
+    sys.stdout.write(f"wrote {target}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line's grammar."""
     parser = argparse.ArgumentParser(prog="app-tokens", description=__doc__)
@@ -101,6 +133,25 @@ def build_parser() -> argparse.ArgumentParser:
     bootstrap.add_argument("--permission", action="append", help="repeatable; default '*'")
     bootstrap.add_argument("--expires-in-days", type=int, help="default: the maximum lifetime")
     bootstrap.set_defaults(run=cmd_bootstrap)
+
+    from shared.local.template import DEFAULT_TEMPLATE
+
+    serve = commands.add_parser("serve", help="serve the API locally over HTTP, without Docker")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    serve.set_defaults(run=cmd_serve)
+
+    invoke = commands.add_parser("invoke", help="invoke one function with an event file, without Docker")
+    invoke.add_argument("function", help="the function's logical id in template.yaml")
+    invoke.add_argument("--event", required=True, type=Path)
+    invoke.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    invoke.set_defaults(run=cmd_invoke)
+
+    openapi = commands.add_parser("openapi", help="write (or --check) docs/openapi.json from the code")
+    openapi.add_argument("--output", type=Path)
+    openapi.add_argument("--check", action="store_true")
+    openapi.set_defaults(run=cmd_openapi)
     return parser
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from shared.api import CALLER, RUNTIME, Operation
+from shared.api import Operation, request_scope
 from shared.errors import AuthenticationFailed, InvalidInput
 from shared.lifecycle import REFRESH_REUSE_REASON
 from shared.models import (
@@ -26,7 +26,6 @@ from shared.models import (
 from shared.observability import count, logger, traced
 from shared.records import TokenRecord
 from shared.repository import StatusFilter
-from shared.runtime import Runtime, get_runtime
 from shared.services import (
     PERMISSION_CREATE,
     PERMISSION_LIST,
@@ -65,14 +64,10 @@ def _responses(success: dict[int, dict[str, Any]]) -> dict[int, OpenAPIResponse]
     return cast("dict[int, OpenAPIResponse]", {**success, **errors})
 
 
-def _caller(router: Router) -> TokenRecord:
-    caller: TokenRecord = router.context[CALLER]
+def _caller() -> TokenRecord:
+    caller = request_scope().caller
+    assert caller is not None, "a route with a permission always has an authenticated caller"
     return caller
-
-
-def _runtime(router: Router) -> Runtime:
-    runtime: Runtime = router.context[RUNTIME]
-    return runtime
 
 
 list_router = Router()
@@ -96,13 +91,13 @@ def list_app_tokens(
     status: Annotated[StatusFilter | None, Query(description="Only tokens in this state.")] = None,
 ) -> TokensPublic:
     """List App Tokens."""
-    runtime = _runtime(list_router)
+    runtime = request_scope().runtime
     with traced("list_tokens"):
         listing = list_tokens(
             runtime.repository,
             runtime.hasher,
             runtime.clock,
-            _caller(list_router),
+            _caller(),
             org_id,
             app_id,
             limit=limit,
@@ -128,14 +123,14 @@ def create_app_token(
     org_id: OrgId, app_id: AppId, body: Annotated[TokenCreate, Body()]
 ) -> Response[TokenCreated]:
     """Create App Token."""
-    runtime = _runtime(create_router)
+    runtime = request_scope().runtime
     with traced("create_token"):
         issued = create_token(
             runtime.repository,
             runtime.hasher,
             runtime.clock,
             runtime.lifetimes,
-            _caller(create_router),
+            _caller(),
             org_id,
             app_id,
             body,
@@ -172,14 +167,14 @@ def revoke_app_token(
     ] = None,
 ) -> Response[None]:
     """Revoke App Token."""
-    runtime = _runtime(revoke_router)
+    runtime = request_scope().runtime
     stated = _one_reason(body, reason)
     with traced("revoke_token"):
         revoked_now = revoke_token(
             runtime.repository,
             runtime.clock,
             runtime.lifetimes,
-            _caller(revoke_router),
+            _caller(),
             org_id,
             app_id,
             token_id,
@@ -223,7 +218,7 @@ def refresh_app_token(
     org_id: OrgId, app_id: AppId, token_id: TokenId, body: Annotated[TokenRefresh, Body()]
 ) -> TokenCreated:
     """Refresh App Token."""
-    runtime = get_runtime()
+    runtime = request_scope().runtime
     with traced("refresh_token"):
         try:
             issued = refresh_token(

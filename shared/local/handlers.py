@@ -1,0 +1,27 @@
+"""Importing a template function's handler and applying its environment, without Docker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+from shared.local.template import FunctionSpec
+from shared.runtime import set_runtime
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def apply_environment(specs: list[FunctionSpec]) -> None:
+    """Set the template's variables that the user has not set (the user's own values win)."""
+    for spec in specs:
+        for name, value in spec.environment.items():
+            os.environ.setdefault(name, value)
+    set_runtime(None)  # settings are read again with the new environment
+
+
+def load_handler(spec: FunctionSpec) -> Handler:
+    """The function's ``lambda_handler``, imported the way Lambda would import it."""
+    handler: Handler = getattr(import_module(spec.module), spec.attribute)
+    return handler
