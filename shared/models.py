@@ -159,8 +159,8 @@ class ValidationErrorItem(BaseModel):
     loc: list[str | int]
     msg: str
     type: str
-    input: Any = None
-    ctx: dict[str, Any] = {}
+    input: Any
+    ctx: dict[str, Any]
 
 
 class ValidationErrorBody(BaseModel):

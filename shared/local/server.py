@@ -9,9 +9,9 @@ one at a time (a lock), as one Lambda container would serve them.
 from __future__ import annotations
 
 import signal
-import warnings
 import sys
 import threading
+import warnings
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path

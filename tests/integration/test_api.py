@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shared.crypto import SecretKind, new_secret
+from shared.models import ErrorBody, ValidationErrorBody
 from shared.runtime import Runtime
 from shared.services import IssuedToken
 from tests.conftest import APP, ORG, TOKENS_URL, FakeClock, Result, call, mint_admin
@@ -28,6 +29,7 @@ def assert_error(result: Result, status: int, error: str, message: str, details:
     assert result.headers["content-type"] == "application/json"
     body = result.json()
     assert set(body) == {"error", "message", "details", "timestamp", "status_code"}
+    ErrorBody.model_validate(body)
     assert (body["error"], body["message"], body["details"], body["status_code"]) == (
         error,
         message,
@@ -70,6 +72,7 @@ def assert_422(result: Result, *locs: list[Any]) -> list[dict[str, Any]]:
     assert result.status == 422, result.body
     detail = result.json()["detail"]
     assert set(result.json()) == {"detail"}
+    ValidationErrorBody.model_validate(result.json())  # the documented schema describes what we send
     for item in detail:
         assert set(item) == {"loc", "msg", "type", "input", "ctx"}
         assert isinstance(item["msg"], str) and item["msg"]
