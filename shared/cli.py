@@ -78,15 +78,17 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the API locally (embedded DynamoDB unless an endpoint is configured)."""
     from shared.local.server import serve
+    from shared.local.template import DEFAULT_TEMPLATE
 
-    return serve(args.host, args.port, args.template)
+    return serve(args.host, args.port, args.template or DEFAULT_TEMPLATE)
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
     """Invoke one function of the template with an event file, without Docker."""
     from shared.local.invoke import invoke
+    from shared.local.template import DEFAULT_TEMPLATE
 
-    return invoke(args.function, args.event, args.template)
+    return invoke(args.function, args.event, args.template or DEFAULT_TEMPLATE)
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
@@ -97,7 +99,10 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     target: Path = args.output or DOCUMENT
     if args.check:
         if not target.exists() or target.read_text() != text:
-            sys.stderr.write(f"{target} differs from the code: run `make openapi` and commit it\n")
+            sys.stderr.write(
+                f"{target} differs from the code: regenerate it with `app-tokens openapi` "
+                "(or `make openapi`) and commit it\n"
+            )
             return 1
         sys.stdout.write(f"{target} matches the code\n")
         return 0
@@ -134,22 +139,21 @@ def build_parser() -> argparse.ArgumentParser:
     bootstrap.add_argument("--expires-in-days", type=int, help="default: the maximum lifetime")
     bootstrap.set_defaults(run=cmd_bootstrap)
 
-    from shared.local.template import DEFAULT_TEMPLATE
-
+    # The local commands import their modules (and PyYAML, a dev dependency) only when they run.
     serve = commands.add_parser("serve", help="serve the API locally over HTTP, without Docker")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    serve.add_argument("--port", type=int, default=3000, help="0 takes a free port (default 3000)")
+    serve.add_argument("--template", type=Path, help="default: the repository's template.yaml")
     serve.set_defaults(run=cmd_serve)
 
     invoke = commands.add_parser("invoke", help="invoke one function with an event file, without Docker")
     invoke.add_argument("function", help="the function's logical id in template.yaml")
-    invoke.add_argument("--event", required=True, type=Path)
-    invoke.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
+    invoke.add_argument("--event", required=True, type=Path, help="e.g. events/list_tokens.json")
+    invoke.add_argument("--template", type=Path, help="default: the repository's template.yaml")
     invoke.set_defaults(run=cmd_invoke)
 
     openapi = commands.add_parser("openapi", help="write (or --check) docs/openapi.json from the code")
-    openapi.add_argument("--output", type=Path)
+    openapi.add_argument("--output", type=Path, help="default: docs/openapi.json")
     openapi.add_argument("--check", action="store_true")
     openapi.set_defaults(run=cmd_openapi)
     return parser

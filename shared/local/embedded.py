@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from shared.runtime import get_runtime, set_runtime
 from shared.services import IssuedToken, bootstrap_admin
@@ -39,9 +40,32 @@ def configured_endpoint() -> str | None:
     return next((os.environ[name] for name in ENDPOINT_VARIABLES if os.environ.get(name)), None)
 
 
+class LocalAwsUnavailable(Exception):
+    """The DynamoDB endpoint cannot be used (unreachable, refused, no such table and no right to make it)."""
+
+
+def use_local_aws_defaults() -> None:
+    """Credentials and a region for a local endpoint, unless the user has some of their own.
+
+    A local endpoint accepts any credentials, but boto3 will not sign without some.
+    """
+    # Never the instance metadata service: a local run has no use for it, and a lookup of missing
+    # credentials would otherwise try it (a call off this machine) before failing.
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    home = Path.home() / ".aws"
+    credentials_file = Path(os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or home / "credentials")
+    config_file = Path(os.environ.get("AWS_CONFIG_FILE") or home / "config")
+    user_credentials = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    if not any(os.environ.get(name) for name in user_credentials) and not credentials_file.exists():
+        os.environ["AWS_ACCESS_KEY_ID"] = os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
+    if not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or config_file.exists()):
+        os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+
+
 @contextmanager
 def local_aws() -> Iterator[LocalAws]:
     """Use the configured endpoint, or start moto's server for as long as the block runs."""
+    use_local_aws_defaults()
     endpoint = configured_endpoint()
     if endpoint is not None:
         yield LocalAws(endpoint=endpoint, embedded=False)
@@ -83,19 +107,24 @@ def ensure_hash_key() -> bool:
     return True
 
 
-def prepare_table(with_demo: bool) -> IssuedToken | None:
+def prepare_table(aws: LocalAws) -> IssuedToken | None:
     """Create the table if missing and, on the embedded server, a demo org, app and admin token."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     runtime = get_runtime()
-    runtime.repository.create_table()
-    if not with_demo:
-        return None
-    return bootstrap_admin(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        org_id=DEMO_ORG,
-        app_id=DEMO_APP,
-        user_id="admin",
-        permissions=["*"],
-        lifetime=timedelta(days=runtime.settings.max_token_lifetime_days),
-    )
+    try:
+        runtime.repository.create_table()
+        if not aws.embedded:
+            return None
+        return bootstrap_admin(
+            runtime.repository,
+            runtime.hasher,
+            runtime.clock,
+            org_id=DEMO_ORG,
+            app_id=DEMO_APP,
+            user_id="admin",
+            permissions=["*"],
+            lifetime=timedelta(days=runtime.settings.max_token_lifetime_days),
+        )
+    except (BotoCoreError, ClientError) as error:
+        raise LocalAwsUnavailable(f"cannot use DynamoDB at {aws.endpoint}: {error}") from None

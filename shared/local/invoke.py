@@ -1,39 +1,96 @@
-"""``app-tokens invoke``: one function of the template, one event file, no Docker."""
+"""``app-tokens invoke``: one function of the template, one event file, no Docker.
+
+The result goes to stdout as JSON, alone, so that it can be piped (``| jq``);
+the function's logs and metrics go to stderr, as ``sam local invoke`` does.
+
+Event files may hold the placeholder ``{{ADMIN_TOKEN}}`` (in the Authorization
+header): on the embedded server it becomes the admin token minted for the demo
+org and app; against an endpoint of your own it becomes ``$ADMIN_TOKEN``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
+from typing import Any
 
 from shared.local.context import LocalContext
-from shared.local.embedded import ensure_hash_key, local_aws, prepare_table
+from shared.local.embedded import LocalAwsUnavailable, ensure_hash_key, local_aws, prepare_table
 from shared.local.handlers import apply_environment, load_handler
-from shared.local.template import DEFAULT_TEMPLATE, functions, load_template
+from shared.local.template import DEFAULT_TEMPLATE, FunctionSpec, TemplateError, functions, load_template
+from shared.runtime import set_runtime
 
 ADMIN_TOKEN_PLACEHOLDER = "{{ADMIN_TOKEN}}"
+EXIT_USAGE = 2
+
+
+class InvokeError(Exception):
+    """What the user asked for cannot be run; the message says why, in one line."""
 
 
 def invoke(logical_id: str, event_path: Path, template_path: Path = DEFAULT_TEMPLATE) -> int:
-    """Call the function's handler with the event and print its result as JSON."""
-    specs = functions(load_template(template_path))
-    spec = specs.get(logical_id)
-    if spec is None:
-        sys.stderr.write(
-            f"app-tokens invoke: no function {logical_id!r}; the template has: {', '.join(specs)}\n"
-        )
-        return 2
-    text = event_path.read_text()
-    apply_environment([spec])
-    ensure_hash_key()
-    with local_aws() as aws:
-        demo = prepare_table(with_demo=aws.embedded)
-        # Event files carry a placeholder where the admin token goes: the one just minted on the
-        # embedded server, or $ADMIN_TOKEN against an endpoint of your own.
-        token = demo.plaintext_token if demo else os.environ.get("ADMIN_TOKEN")
-        if token:
-            text = text.replace(ADMIN_TOKEN_PLACEHOLDER, token)
-        result = load_handler(spec)(json.loads(text), LocalContext(logical_id))
-    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    """Call the function's handler with the event and print its result as JSON; 2 on a usage error."""
+    try:
+        spec = _function(logical_id, template_path)
+        text = _event_text(event_path)
+        with _preserved_environment():
+            result = _run(spec, text)
+    except (InvokeError, TemplateError, LocalAwsUnavailable) as error:
+        sys.stderr.write(f"app-tokens invoke: {error}\n")
+        return EXIT_USAGE
+    sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     return 0
+
+
+def _function(logical_id: str, template_path: Path) -> FunctionSpec:
+    specs = functions(load_template(template_path))
+    if logical_id not in specs:
+        raise InvokeError(f"no function {logical_id!r} in {template_path.name}; it has: {', '.join(specs)}")
+    return specs[logical_id]
+
+
+def _event_text(event_path: Path) -> str:
+    try:
+        text = event_path.read_text()
+    except OSError as error:
+        raise InvokeError(f"cannot read {event_path}: {error.strerror}") from None
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvokeError(f"{event_path} is not JSON: {error}") from None
+    return text
+
+
+@contextmanager
+def _preserved_environment() -> Iterator[None]:
+    """Undo the template's variables afterwards, so that a caller in the same process is unaffected."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        set_runtime(None)
+
+
+def _run(spec: FunctionSpec, text: str) -> Any:
+    warnings.filterwarnings("ignore", "No application metrics to publish")
+    apply_environment([spec])
+    if ensure_hash_key() and os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", os.environ.get("AWS_ENDPOINT_URL")):
+        sys.stderr.write("note: TOKEN_HASH_KEY is not set, so no token stored at that endpoint will verify\n")
+    with local_aws() as aws, redirect_stdout(sys.stderr):
+        demo = prepare_table(aws)
+        token = demo.plaintext_token if demo else os.environ.get("ADMIN_TOKEN")
+        if ADMIN_TOKEN_PLACEHOLDER in text:
+            if token:
+                text = text.replace(ADMIN_TOKEN_PLACEHOLDER, token)
+            else:
+                sys.stderr.write(f"note: set ADMIN_TOKEN to replace {ADMIN_TOKEN_PLACEHOLDER} in the event\n")
+        # Imported here, with stdout sent to stderr: Powertools' logger keeps the stream it starts with.
+        handler = load_handler(spec)
+        return handler(json.loads(text), LocalContext(spec.logical_id))

@@ -4,29 +4,67 @@ Each request becomes an API Gateway REST proxy event and goes to the handler
 that ``template.yaml`` routes it to. Powertools keeps the current event on a
 class attribute shared by every resolver, so requests go through the handlers
 one at a time (a lock), as one Lambda container would serve them.
+
+What differs from API Gateway, on purpose or for simplicity:
+
+- a path that no route matches, and a known path with another method, are a
+  404 in the seed's error shape (``resource_type`` ``route``), as the
+  functions' own resolvers answer it;
+- a body over 10 MiB (API Gateway's REST limit) is a 413, a chunked body
+  (no ``Content-Length``) a 411, both in the error shape with an ``error``
+  code of their own; a ``Content-Length`` that is not a number is a 422;
+- ``/openapi.json`` and ``/docs`` (Swagger UI, served from Powertools' bundled
+  assets, no CDN) exist only here, never in the deployed API.
+
+Stdout carries the banner only (with ``API_URL=`` and ``ADMIN_TOKEN=`` lines for
+scripts); the access log and the functions' own logs and metrics go to stderr.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import signal
 import sys
 import threading
+import traceback
 import warnings
+from collections.abc import Mapping
+from contextlib import redirect_stdout
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from shared.error_map import error_response
+from aws_lambda_powertools.event_handler import Response
+
+from shared.clock import error_timestamp, utc_now
+from shared.error_map import error_response, validation_response
 from shared.local.context import LocalContext
-from shared.local.embedded import DEMO_APP, DEMO_ORG, ensure_hash_key, local_aws, prepare_table
+from shared.local.embedded import (
+    DEMO_APP,
+    DEMO_ORG,
+    LocalAwsUnavailable,
+    ensure_hash_key,
+    local_aws,
+    prepare_table,
+)
 from shared.local.events import proxy_event
 from shared.local.handlers import Handler, apply_environment, load_handler
-from shared.local.openapi import build_document, render
-from shared.local.template import DEFAULT_TEMPLATE, Route, functions, load_template
+from shared.local.template import (
+    DEFAULT_TEMPLATE,
+    FunctionSpec,
+    Route,
+    TemplateError,
+    functions,
+    load_template,
+)
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's limit for a REST API payload
+EXIT_PORT_UNAVAILABLE = 2
+JSON = "application/json"
 Reply = tuple[int, list[tuple[str, str]], bytes]
 
 
@@ -37,58 +75,91 @@ class _Bound:
 
 
 class LocalApi:
-    """Routes HTTP requests to the template's handlers, one at a time."""
+    """Routes HTTP requests to the template's handlers, one at a time.
 
-    def __init__(self, template_path: Path = DEFAULT_TEMPLATE) -> None:
-        specs = list(functions(load_template(template_path)).values())
-        apply_environment(specs)
+    The functions' environment must be in place before this is built: the
+    handlers' modules read some of it (Powertools' service name) on import.
+    """
+
+    def __init__(self, specs: list[FunctionSpec]) -> None:
         self._bound = [_Bound(route, load_handler(spec)) for spec in specs for route in spec.routes]
         self._lock = threading.Lock()
-        self._openapi = render(build_document()).encode()
+        self._openapi = _openapi_json()
         self._docs = _swagger_page(self._openapi.decode()).encode()
 
     def respond(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
         """The HTTP reply to one request."""
         url = urlsplit(target)
         path = unquote(url.path)
-        if method == "GET" and path == "/openapi.json":
-            return 200, [("Content-Type", "application/json")], self._openapi
-        if method == "GET" and path == "/docs":
-            return 200, [("Content-Type", "text/html; charset=utf-8")], self._docs
+        if method in ("GET", "HEAD") and path in ("/openapi.json", "/docs"):
+            return self._documentation(path, url.query)
         for bound in self._bound:
-            match = bound.route.pattern.match(path)
-            if match and bound.route.method == method:
+            parameters = bound.route.matches(method, path)
+            if parameters is not None:
                 event = proxy_event(
                     method,
                     path,
                     resource=bound.route.path,
-                    path_parameters=match.groupdict(),
+                    path_parameters=parameters,
                     headers=headers,
                     query=parse_qsl(url.query, keep_blank_values=True),
                     body=body or None,
                 )
-                with self._lock:
-                    result = bound.handler(event, LocalContext(bound.route.function))
-                return _http_reply(result)
-        return _error_reply(error_response(404, {"resource_type": "route", "resource_id": path}))
+                return self._invoke(bound, event)
+        return _response_reply(error_response(404, {"resource_type": "route", "resource_id": path}))
+
+    def _documentation(self, path: str, query: str) -> Reply:
+        # Swagger UI's page points its URL bar at /docs?format=json, as Powertools' own route does.
+        if path == "/openapi.json" or ("format", "json") in parse_qsl(query):
+            return 200, [("Content-Type", JSON)], self._openapi
+        return 200, [("Content-Type", "text/html; charset=utf-8")], self._docs
+
+    def _invoke(self, bound: _Bound, event: dict[str, Any]) -> Reply:
+        try:
+            # stdout is the banner's; the functions' logs and metrics go with the access log.
+            with self._lock, redirect_stdout(sys.stderr):
+                result = bound.handler(event, LocalContext(bound.route.function))
+            return proxy_reply(result)
+        except Exception:
+            # The handlers answer every failure themselves; reaching here is a bug worth a full trace
+            # on this developer's terminal, while the client gets the same bare 500 as in AWS.
+            traceback.print_exc(file=sys.stderr)
+            return _response_reply(error_response(500))
 
 
-def _http_reply(result: dict[str, Any]) -> Reply:
-    headers: dict[str, str] = dict(result.get("headers") or {})
-    for name, values in (result.get("multiValueHeaders") or {}).items():
-        headers[name] = values[-1]
+def proxy_reply(result: Mapping[str, Any]) -> Reply:
+    """A Lambda proxy result as an HTTP reply; ``multiValueHeaders`` win, as in API Gateway."""
+    multi: Mapping[str, list[str]] = result.get("multiValueHeaders") or {}
+    single: Mapping[str, str] = result.get("headers") or {}
+    taken = {name.lower() for name in multi}
+    headers = [(name, str(value)) for name, values in multi.items() for value in values]
+    headers += [(name, str(value)) for name, value in single.items() if name.lower() not in taken]
     body = result.get("body") or ""
-    if result.get("isBase64Encoded"):
-        import base64
-
-        raw = base64.b64decode(body)
-    else:
-        raw = body.encode()
-    return int(result["statusCode"]), list(headers.items()), raw
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    return int(result["statusCode"]), headers, raw
 
 
-def _error_reply(response: Any) -> Reply:
-    return response.status_code, [(k, v) for k, v in response.headers.items()], str(response.body).encode()
+def _response_reply(response: Response[str]) -> Reply:
+    headers = [(name, value) for name, value in response.headers.items() if isinstance(value, str)]
+    return response.status_code, headers, str(response.body).encode()
+
+
+def local_error(status: HTTPStatus, message: str, details: Mapping[str, Any]) -> Reply:
+    """A failure only the local server produces, in the seed's error shape with its own ``error`` code."""
+    body = {
+        "error": status.name,
+        "message": message,
+        "details": dict(details),
+        "timestamp": error_timestamp(utc_now()),
+        "status_code": int(status),
+    }
+    return int(status), [("Content-Type", JSON)], json.dumps(body).encode()
+
+
+def _openapi_json() -> bytes:
+    from shared.local.openapi import build_document, render
+
+    return render(build_document()).encode()
 
 
 def _swagger_page(spec: str) -> str:
@@ -100,8 +171,9 @@ def _swagger_page(spec: str) -> str:
         spec=spec,
         swagger_js=(assets / "swagger-ui-bundle.min.js").read_text(),
         swagger_css=(assets / "swagger-ui.min.css").read_text(),
-        swagger_base_url="",
+        swagger_base_url="",  # empty: the assets are inlined, so the page works offline
         oauth2_config=None,
+        persist_authorization=True,  # keep the pasted bearer token across reloads
     )
 
 
@@ -110,48 +182,64 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY_BYTES:
-            status, headers, body = (
-                413,
-                [("Content-Type", "application/json")],
-                b'{"message":"Request Too Long"}',
-            )
-            self.close_connection = True
-        else:
-            status, headers, body = self.server.api.respond(
-                self.command,
-                self.path,
-                list(self.headers.items()),
-                self.rfile.read(length) if length else b"",
-            )
+        status, headers, body = self._reply()
         self.send_response(status)
         for name, value in headers:
-            if name.lower() not in ("content-length", "connection"):
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def _reply(self) -> Reply:
+        api = self.server.api
+        if api is None:
+            return local_error(HTTPStatus.SERVICE_UNAVAILABLE, "The local API is starting", {})
+        length, refused = self._body_length()
+        if refused is not None:
+            self.close_connection = True  # the body was not read, so the connection cannot be reused
+            return refused
+        body = self.rfile.read(length) if length else b""
+        return api.respond(self.command, self.path, list(self.headers.items()), body)
+
+    def _body_length(self) -> tuple[int, Reply | None]:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return 0, local_error(HTTPStatus.LENGTH_REQUIRED, "Send the body with a Content-Length", {})
+        raw = self.headers.get("Content-Length") or "0"
+        if not raw.strip().isdigit():
+            problem = {"loc": ["header", "content-length"], "msg": "Content-Length must be a whole number"}
+            return 0, _response_reply(validation_response([{**problem, "type": "int_parsing", "input": raw}]))
+        length = int(raw)
+        if length > MAX_BODY_BYTES:
+            details = {"max_bytes": MAX_BODY_BYTES, "content_length": length}
+            return 0, local_error(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The request body is too large", details
+            )
+        return length, None
+
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
-        # One access line per request on stderr, like API Gateway's access log; never a header.
-        sys.stderr.write(f"{self.command} {urlsplit(self.path).path} -> {args[1] if len(args) > 1 else ''}\n")
+        # One access line per request, like API Gateway's access log: never a header, never a query.
+        status = args[1] if len(args) > 1 else ""
+        sys.stderr.write(f"{self.command} {urlsplit(self.path).path} -> {status}\n")
 
 
 class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+    daemon_threads = True  # a client that keeps its connection open must not hold up the exit
 
-    def __init__(self, address: tuple[str, int], api: LocalApi) -> None:
-        self.api = api
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.api: LocalApi | None = None
         super().__init__(address, _RequestHandler)
 
 
 def _banner(url: str, endpoint: str, embedded: bool, admin_token: str | None, made_up_key: bool) -> str:
     lines = [
         f"App Tokens API on {url}",
+        f"API_URL={url}",
         f"DynamoDB endpoint: {endpoint}" + (" (embedded moto server)" if embedded else ""),
     ]
     if made_up_key:
@@ -168,7 +256,10 @@ def _banner(url: str, endpoint: str, embedded: bool, admin_token: str | None, ma
             f"-H 'Content-Type: application/json' -d '{{\"name\": \"ci\"}}' {tokens}",
         ]
     else:
-        lines.append("No demo data on an external endpoint: mint a first token with `app-tokens bootstrap`.")
+        lines.append(
+            "No demo data on an endpoint of your own: mint a first token with "
+            "`app-tokens bootstrap --org ORG --app APP` (same TABLE_NAME, TOKEN_HASH_KEY and endpoint)."
+        )
     lines += [f"OpenAPI: {url}/openapi.json   interactive docs: {url}/docs", "Ctrl-C stops."]
     return "\n".join(lines) + "\n"
 
@@ -178,29 +269,46 @@ def _stop(signum: int, frame: object) -> None:
 
 
 def serve(host: str, port: int, template_path: Path = DEFAULT_TEMPLATE) -> int:
-    """Run the local API until Ctrl-C or SIGTERM; 2 when the port cannot be had."""
-    # Powertools warns on every response that added no metric; locally that is only noise.
-    warnings.filterwarnings("ignore", "No application metrics to publish")
-    made_up_key = ensure_hash_key()
-    with local_aws() as aws:
-        demo = prepare_table(with_demo=aws.embedded)
-        api = LocalApi(template_path)
-        try:
-            server = _Server((host, port), api)
-        except OSError as error:
-            sys.stderr.write(f"app-tokens serve: cannot listen on {host}:{port}: {error.strerror}\n")
-            return 2
-        signal.signal(signal.SIGTERM, _stop)
-        url = f"http://{host}:{server.server_address[1]}"
-        sys.stdout.write(
-            _banner(url, aws.endpoint, aws.embedded, demo.plaintext_token if demo else None, made_up_key)
-        )
-        sys.stdout.flush()
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+    """Run the local API until Ctrl-C or SIGTERM (exit 0); 2 when the port cannot be had.
+
+    The port is bound first, so that a port in use fails at once, before the
+    embedded server starts. ``port`` 0 takes a free one; the banner's
+    ``API_URL=`` line says which.
+    """
+    # SIGINT too: a shell starts a background job with SIGINT ignored, and Python then never
+    # raises KeyboardInterrupt, so `kill -INT` from a script would do nothing.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop)
+    try:
+        server = _Server((host, port))
+    except OSError as error:
+        sys.stderr.write(f"app-tokens serve: cannot listen on {host}:{port}: {error.strerror or error}\n")
+        return EXIT_PORT_UNAVAILABLE
+    try:
+        with server:
+            _run(server, template_path)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C or SIGTERM, while serving or starting up: the context managers stopped everything
+    except (TemplateError, LocalAwsUnavailable) as error:
+        sys.stderr.write(f"app-tokens serve: {error}\n")
+        return 1
     sys.stdout.write("stopped\n")
     return 0
+
+
+def _run(server: _Server, template_path: Path) -> None:
+    # Powertools warns on every response that added no metric; locally that is only noise.
+    warnings.filterwarnings("ignore", "No application metrics to publish")
+    specs = list(functions(load_template(template_path)).values())
+    made_up_key = ensure_hash_key()
+    apply_environment(specs)  # before the table: TABLE_NAME and the lifetimes come from here too
+    with local_aws() as aws:
+        demo = prepare_table(aws)
+        with redirect_stdout(sys.stderr):  # Powertools' logger keeps the stream it is created with
+            server.api = LocalApi(specs)
+        host, port = server.server_address[:2]
+        url = f"http://{host!s}:{port}"
+        token = demo.plaintext_token if demo else None
+        sys.stdout.write(_banner(url, aws.endpoint, aws.embedded, token, made_up_key))
+        sys.stdout.flush()
+        server.serve_forever()  # until Ctrl-C or SIGTERM, which serve() turns into exit 0

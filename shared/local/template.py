@@ -2,10 +2,18 @@
 
 The local server and ``app-tokens invoke`` read the routes and handlers from the
 template itself, so that they cannot disagree with the deployed API.
+
+Environment values are resolved the way a local run needs them: plain values as
+they are; ``!Ref`` to a parameter gives its ``Default``; ``!Ref`` to a DynamoDB
+table gives the local table name (``TABLE_NAME`` or ``app-tokens``); ``!If``
+follows its condition evaluated on the parameters' defaults. Anything else
+(``!GetAtt``, ``!Sub`` of an ARN...) only CloudFormation can resolve, so the
+variable is left out.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +21,16 @@ from typing import Any
 
 import yaml
 
+from shared.settings import DEFAULT_TABLE_NAME
+
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-# Locally the key is TOKEN_HASH_KEY itself, never an SSM parameter.
+# Locally the key is TOKEN_HASH_KEY itself, never an SSM parameter or a secret.
 NOT_APPLIED_LOCALLY = frozenset({"TOKEN_HASH_KEY_PARAMETER", "TOKEN_HASH_KEY_SECRET_ID"})
+SCHEDULE_EVENT_TYPES = frozenset({"Schedule", "ScheduleV2"})
+
+
+class TemplateError(Exception):
+    """The template is missing or does not say what a local run needs."""
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -30,7 +45,9 @@ def _short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
         value = loader.construct_sequence(node, deep=True)
     else:
         value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)  # !GetAtt A.B is the short form of Fn::GetAtt: [A, B]
+    return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": value}
 
 
 _CloudFormationLoader.add_multi_constructor("!", _short_tag)
@@ -38,7 +55,7 @@ _CloudFormationLoader.add_multi_constructor("!", _short_tag)
 
 @dataclass(frozen=True)
 class Route:
-    """One API event of a function: method and path template (``/v1/orgs/{org_id}/...``)."""
+    """One API event of a function: method (``ANY`` for all) and path template (``/v1/orgs/{org_id}/...``)."""
 
     method: str
     path: str
@@ -46,12 +63,38 @@ class Route:
 
     @property
     def pattern(self) -> re.Pattern[str]:
-        """A regex that matches a request path, capturing the path parameters (one segment each)."""
+        """A regex that matches a request path, capturing the path parameters.
+
+        ``{name}`` is one segment; API Gateway's greedy ``{name+}`` is one or more (the
+        parameter is then ``name``, as API Gateway names it).
+        """
         parts = re.split(r"(\{[^}/]+\})", self.path)
-        regex = "".join(
-            f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part) for part in parts
-        )
+        regex = "".join(_segment_regex(part) for part in parts)
         return re.compile(f"^{regex}$")
+
+    def matches(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when the request is this route's, else ``None``."""
+        found = self.pattern.match(path)
+        if found is None or self.method not in ("ANY", method.upper()):
+            return None
+        return found.groupdict()
+
+
+def _segment_regex(part: str) -> str:
+    if not part.startswith("{"):
+        return re.escape(part)
+    name = part[1:-1]
+    if name.endswith("+"):
+        return f"(?P<{name[:-1]}>.+)"
+    return f"(?P<{name}>[^/]+)"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge schedule of a function (``Schedule`` or ``ScheduleV2`` event)."""
+
+    name: str
+    expression: str | None
 
 
 @dataclass(frozen=True)
@@ -63,68 +106,153 @@ class FunctionSpec:
     attribute: str
     environment: dict[str, str] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
     event_types: tuple[str, ...] = ()
 
 
 def load_template(path: Path = DEFAULT_TEMPLATE) -> dict[str, Any]:
-    """The template as plain data."""
-    with path.open() as stream:
-        loaded: dict[str, Any] = yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - a safe loader
+    """The template as plain data; a missing or unreadable file is a :class:`TemplateError`."""
+    try:
+        with path.open() as stream:
+            loaded = yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - a safe loader
+    except OSError as error:
+        raise TemplateError(f"cannot read {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise TemplateError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(loaded, dict):
+        raise TemplateError(f"{path} is not a CloudFormation template")
     return loaded
 
 
-def _resolve(value: Any, parameters: dict[str, Any]) -> str | None:
-    """A plain string for a variable, or ``None`` when only CloudFormation could resolve it."""
-    if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
-        default = parameters[value["Ref"]].get("Default")
-        return None if default is None else str(default)
-    return None
+class _Resolver:
+    """Resolves intrinsic functions that have a meaning for a local run; ``None`` for the rest."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self._parameters: dict[str, Any] = template.get("Parameters") or {}
+        self._resources: dict[str, Any] = template.get("Resources") or {}
+        self._conditions: dict[str, Any] = template.get("Conditions") or {}
+
+    def value(self, node: Any) -> str | None:
+        if isinstance(node, bool):
+            return "true" if node else "false"
+        if isinstance(node, str | int | float):
+            return str(node)
+        if isinstance(node, dict) and len(node) == 1:
+            [(function, argument)] = node.items()
+            if function == "Ref":
+                return self._ref(str(argument))
+            if function == "Fn::If" and isinstance(argument, list) and len(argument) == 3:
+                chosen = self.condition(argument[0])
+                return None if chosen is None else self.value(argument[1 if chosen else 2])
+        return None
+
+    def _ref(self, name: str) -> str | None:
+        if name in self._parameters:
+            default = self._parameters[name].get("Default")
+            return None if default is None else self.value(default)
+        if self._resources.get(name, {}).get("Type") == "AWS::DynamoDB::Table":
+            # The deployed name is CloudFormation's; locally it is the table the user points at.
+            return os.environ.get("TABLE_NAME") or DEFAULT_TABLE_NAME
+        return None
+
+    def condition(self, node: Any) -> bool | None:
+        """A condition's truth on the parameters' defaults; ``None`` when it cannot be known."""
+        if isinstance(node, str):
+            return self.condition(self._conditions[node]) if node in self._conditions else None
+        if not isinstance(node, dict) or len(node) != 1:
+            return None
+        [(function, arguments)] = node.items()
+        if function == "Condition":
+            return self.condition(arguments)
+        if not isinstance(arguments, list) or not arguments:
+            return None
+        if function == "Fn::Equals":
+            values = [self.value(argument) for argument in arguments]
+            return None if None in values or len(values) != 2 else values[0] == values[1]
+        return self._logic(function, [self.condition(argument) for argument in arguments])
+
+    @staticmethod
+    def _logic(function: str, parts: list[bool | None]) -> bool | None:
+        if None in parts:
+            return None
+        operators = {
+            "Fn::Not": lambda: not parts[0],
+            "Fn::And": lambda: all(parts),
+            "Fn::Or": lambda: any(parts),
+        }
+        operator = operators.get(function)
+        return None if operator is None else operator()
 
 
-def _environment(template: dict[str, Any], properties: dict[str, Any]) -> dict[str, str]:
-    parameters = template.get("Parameters", {})
+def _environment(resolver: _Resolver, template: dict[str, Any], properties: dict[str, Any]) -> dict[str, str]:
+    globals_ = (template.get("Globals") or {}).get("Function") or {}
     merged = {
-        **template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
-        **properties.get("Environment", {}).get("Variables", {}),
+        **((globals_.get("Environment") or {}).get("Variables") or {}),
+        **((properties.get("Environment") or {}).get("Variables") or {}),
     }
-    resolved = {name: _resolve(value, parameters) for name, value in merged.items()}
-    return {
-        name: value
-        for name, value in resolved.items()
-        if value is not None and name not in NOT_APPLIED_LOCALLY
+    resolved = {
+        name: resolver.value(value) for name, value in merged.items() if name not in NOT_APPLIED_LOCALLY
     }
+    return {name: value for name, value in resolved.items() if value is not None}
+
+
+def _module(logical_id: str, properties: dict[str, Any], globals_: dict[str, Any]) -> tuple[str, str]:
+    """The handler's module and attribute: ``functions/list_tokens/`` + ``app.lambda_handler``."""
+    code_uri = properties.get("CodeUri", globals_.get("CodeUri"))
+    handler = properties.get("Handler", globals_.get("Handler"))
+    if not isinstance(code_uri, str) or not isinstance(handler, str) or "." not in handler:
+        raise TemplateError(
+            f"{logical_id}: a local run needs a CodeUri folder and a module.attribute Handler"
+        )
+    package = ".".join(part for part in Path(code_uri).parts if part not in (".", ""))
+    module_name, _, attribute = handler.rpartition(".")
+    return (f"{package}.{module_name}" if package else module_name), attribute
+
+
+def _schedule_expression(resolver: _Resolver, properties: dict[str, Any]) -> str | None:
+    # A ScheduleV2 event names it ScheduleExpression, a (v1) Schedule event Schedule.
+    return resolver.value(properties.get("ScheduleExpression", properties.get("Schedule")))
+
+
+def _function(
+    resolver: _Resolver, template: dict[str, Any], logical_id: str, properties: dict[str, Any]
+) -> FunctionSpec:
+    globals_ = (template.get("Globals") or {}).get("Function") or {}
+    module, attribute = _module(logical_id, properties, globals_)
+    events: dict[str, Any] = properties.get("Events") or {}
+    routes = tuple(
+        Route(
+            method=str(e["Properties"]["Method"]).upper(),
+            path=str(e["Properties"]["Path"]),
+            function=logical_id,
+        )
+        for e in events.values()
+        if e.get("Type") == "Api"
+    )
+    schedules = tuple(
+        Schedule(name=name, expression=_schedule_expression(resolver, e.get("Properties") or {}))
+        for name, e in events.items()
+        if e.get("Type") in SCHEDULE_EVENT_TYPES
+    )
+    return FunctionSpec(
+        logical_id=logical_id,
+        module=module,
+        attribute=attribute,
+        environment=_environment(resolver, template, properties),
+        routes=routes,
+        schedules=schedules,
+        event_types=tuple(str(e.get("Type")) for e in events.values()),
+    )
 
 
 def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
-    """Every ``AWS::Serverless::Function`` of the template, by logical id."""
-    found = {}
-    for logical_id, resource in template.get("Resources", {}).items():
-        if resource.get("Type") != "AWS::Serverless::Function":
-            continue
-        properties = resource.get("Properties", {})
-        code_uri = str(properties["CodeUri"]).strip("/").replace("/", ".")
-        module_name, _, attribute = str(properties["Handler"]).rpartition(".")
-        events = properties.get("Events", {}).values()
-        routes = tuple(
-            Route(
-                method=str(e["Properties"]["Method"]).upper(),
-                path=str(e["Properties"]["Path"]),
-                function=logical_id,
-            )
-            for e in events
-            if e.get("Type") == "Api"
-        )
-        found[logical_id] = FunctionSpec(
-            logical_id=logical_id,
-            module=f"{code_uri}.{module_name}",
-            attribute=attribute,
-            environment=_environment(template, properties),
-            routes=routes,
-            event_types=tuple(str(e.get("Type")) for e in events),
-        )
-    return found
+    """Every ``AWS::Serverless::Function`` of the template, by logical id (with or without API events)."""
+    resolver = _Resolver(template)
+    return {
+        logical_id: _function(resolver, template, logical_id, resource.get("Properties") or {})
+        for logical_id, resource in (template.get("Resources") or {}).items()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
 
 
 def routes(template: dict[str, Any]) -> list[Route]:

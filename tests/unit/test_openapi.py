@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
 
+from shared.cli import main
 from shared.local.openapi import DOCUMENT, build_document, render
 from shared.models import ValidationErrorBody
 
@@ -56,3 +58,28 @@ def test_204_promises_no_body_and_bearer_is_declared(document: dict[str, Any]) -
     revoke = document["paths"]["/v1/orgs/{org_id}/apps/{app_id}/tokens/{token_id}"]["delete"]
     assert revoke["responses"]["204"]["content"] == {}
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_the_cli_writes_and_checks_the_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "openapi.json"
+    assert main(["openapi", "--output", str(target)]) == 0
+    assert target.read_bytes() == DOCUMENT.read_bytes()  # sorted keys, indent 2, final newline
+    assert main(["openapi", "--check", "--output", str(target)]) == 0
+    target.write_text(target.read_text().replace('"App Tokens"', '"Old Title"'))
+    capsys.readouterr()
+    assert main(["openapi", "--check", "--output", str(target)]) == 1
+    assert "differs from the code" in capsys.readouterr().err
+
+
+def test_every_422_is_exactly_our_model(document: dict[str, Any]) -> None:
+    schema = ValidationErrorBody.model_json_schema(
+        ref_template="#/components/schemas/{model}", mode="serialization"
+    )
+    definitions = schema.pop("$defs")
+    schemas = document["components"]["schemas"]
+    assert schemas["ValidationErrorBody"] == schema
+    assert all(schemas[name] == definition for name, definition in definitions.items())
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            content = operation["responses"]["422"]["content"]["application/json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/ValidationErrorBody"}
