@@ -16,6 +16,7 @@ from shared.runtime import Runtime
 from shared.services import (
     IssuedToken,
     LifetimePolicy,
+    TokenListing,
     authenticate,
     create_token,
     list_tokens,
@@ -42,6 +43,29 @@ def create(runtime: Runtime, caller: TokenRecord, org: str = ORG, app: str = APP
         org,
         app,
         TokenCreate.model_validate(body),
+    )
+
+
+def page_of(
+    runtime: Runtime,
+    caller: TokenRecord,
+    org: str = ORG,
+    app: str = APP,
+    *,
+    limit: int = 100,
+    next_token: str | None = None,
+    status: Any = None,
+) -> TokenListing:
+    return list_tokens(
+        runtime.repository,
+        runtime.hasher,
+        runtime.clock,
+        caller,
+        org,
+        app,
+        limit=limit,
+        next_token=next_token,
+        status=status,
     )
 
 
@@ -225,17 +249,7 @@ class TestList:
         seen: list[str] = []
         cursor = None
         for _ in range(10):
-            page = list_tokens(
-                runtime.repository,
-                runtime.hasher,
-                runtime.clock,
-                admin.token,
-                ORG,
-                APP,
-                limit=3,
-                next_token=cursor,
-                status=None,
-            )
+            page = page_of(runtime, admin.token, limit=3, next_token=cursor)
             seen += [token.token_id for token in page.tokens]
             cursor = page.next_token
             if cursor is None:
@@ -254,17 +268,7 @@ class TestList:
         clock.advance(minutes=10)
 
         def names(status: Any) -> set[str]:
-            page = list_tokens(
-                runtime.repository,
-                runtime.hasher,
-                runtime.clock,
-                admin.token,
-                ORG,
-                APP,
-                limit=100,
-                next_token=None,
-                status=status,
-            )
+            page = page_of(runtime, admin.token, status=status)
             return {token.name for token in page.tokens}
 
         assert names("revoked") == {"gone"}
@@ -277,65 +281,25 @@ class TestList:
         self, runtime: Runtime, admin: IssuedToken
     ) -> None:
         create(runtime, admin.token)
-        page = list_tokens(
-            runtime.repository,
-            runtime.hasher,
-            runtime.clock,
-            admin.token,
-            ORG,
-            APP,
-            limit=1,
-            next_token=None,
-            status=None,
-        )
+        page = page_of(runtime, admin.token, limit=1)
         assert page.next_token is not None
         runtime.repository.register_app(ORG, "other", to_iso(runtime.clock()))
         for app, cursor in (("other", page.next_token), (APP, page.next_token[:-2] + "xx"), (APP, "garbage")):
             with pytest.raises(InvalidInput) as caught:
-                list_tokens(
-                    runtime.repository,
-                    runtime.hasher,
-                    runtime.clock,
-                    admin.token,
-                    ORG,
-                    app,
-                    limit=1,
-                    next_token=cursor,
-                    status=None,
-                )
+                page_of(runtime, admin.token, app=app, limit=1, next_token=cursor)
             assert caught.value.errors[0]["loc"] == ["query", "next_token"]
 
     def test_unregistered_app_and_other_org_are_not_found(self, runtime: Runtime, admin: IssuedToken) -> None:
         for org, app in ((ORG, "unregistered"), ("globex", APP)):
             with pytest.raises(NotFound) as caught:
-                list_tokens(
-                    runtime.repository,
-                    runtime.hasher,
-                    runtime.clock,
-                    admin.token,
-                    org,
-                    app,
-                    limit=10,
-                    next_token=None,
-                    status=None,
-                )
+                page_of(runtime, admin.token, org=org, app=app, limit=10)
             assert (caught.value.resource_type, caught.value.resource_id) == ("app", app)
 
     def test_registered_app_without_tokens_is_an_empty_list(
         self, runtime: Runtime, admin: IssuedToken
     ) -> None:
         runtime.repository.register_app(ORG, "empty", to_iso(runtime.clock()))
-        page = list_tokens(
-            runtime.repository,
-            runtime.hasher,
-            runtime.clock,
-            admin.token,
-            ORG,
-            "empty",
-            limit=10,
-            next_token=None,
-            status=None,
-        )
+        page = page_of(runtime, admin.token, app="empty", limit=10)
         assert page.tokens == [] and page.next_token is None
 
 
@@ -352,17 +316,7 @@ class TestRevoke:
         assert not revoke_token(
             runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, child.token.token_id, "again"
         )
-        page = list_tokens(
-            runtime.repository,
-            runtime.hasher,
-            runtime.clock,
-            admin.token,
-            ORG,
-            APP,
-            limit=10,
-            next_token=None,
-            status="revoked",
-        )
+        page = page_of(runtime, admin.token, limit=10, status="revoked")
         assert [(t.revoked_at, t.revoked_reason) for t in page.tokens] == [(first_time, "leak")]
         credential = runtime.repository.get_credential(child.token.token_id)
         assert credential is not None
