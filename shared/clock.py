@@ -18,11 +18,6 @@ def to_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def from_iso(text: str) -> datetime:
-    """Parse a timestamp written by :func:`to_iso`."""
-    return datetime.fromisoformat(text)
-
-
 def error_timestamp(moment: datetime) -> str:
     """The error body's ``timestamp``: UTC, ``YYYY-MM-DDTHH:MM:SS.ffffff`` as the seed shows."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
