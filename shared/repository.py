@@ -81,11 +81,12 @@ class TokenMissing(Exception):
 
 @dataclass(frozen=True)
 class TokenKey:
-    """Where a token lives: enough to update it, as an expiry index returns it."""
+    """Where a token lives: enough to update it, as an expiry index returns it (with its expiry)."""
 
     org_id: str
     app_id: str
     token_id: str
+    expires_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,12 @@ def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
 
 def _key_from_index_item(item: Mapping[str, Any]) -> TokenKey:
     _, org_id, _, app_id = item["PK"]["S"].split("#", 3)
-    return TokenKey(org_id=org_id, app_id=app_id, token_id=item["SK"]["S"].removeprefix(TOKEN_SK_PREFIX))
+    return TokenKey(
+        org_id=org_id,
+        app_id=app_id,
+        token_id=item["SK"]["S"].removeprefix(TOKEN_SK_PREFIX),
+        expires_at=item["expires_at"]["S"],  # the index's sort key, so always projected
+    )
 
 
 def outbox_item(event: LifecycleEvent, purge_at: int) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -79,7 +79,9 @@ def sweep(
         if time_left() < reserve_seconds:
             report.complete = False
             return report
-        if repository.mark_expired(key, purge_epoch(now, policy), [token_event(EXPIRED, key, now)]):
+        # Retention counts from the moment of expiry, not from when this run noticed it.
+        expired_at = datetime.fromisoformat(key.expires_at) if key.expires_at else now
+        if repository.mark_expired(key, purge_epoch(expired_at, policy), [token_event(EXPIRED, key, now)]):
             report.expired += 1
     for key in _entries(expiring_page, report):
         if time_left() < reserve_seconds:
