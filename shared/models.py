@@ -101,6 +101,29 @@ class TokenRefresh(BaseModel):
     refresh_token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)]
 
 
+class TokenVerify(BaseModel):
+    """The body of the verify endpoint: the token and, optionally, what its bearer wants to do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=512)]
+    method: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{1,16}$")] | None = None
+    path: Annotated[str, StringConstraints(strict=True, max_length=2048, pattern=r"^/[^\s]*$")] | None = None
+    scopes: Scopes = []
+    permission: Permission | None = None
+    workspace_id: ResourceId | None = None
+    namespace_id: ResourceId | None = None
+    environment_id: ResourceId | None = None
+
+
+class RateLimitPublic(BaseModel):
+    """The token's rate-limit bucket after the request."""
+
+    limit: int
+    remaining: int
+    reset: str
+
+
 class AppTokenPublic(BaseModel):
     """An AppToken as the API shows it: every field present, null where unset, no secret."""
 
@@ -134,6 +157,25 @@ class TokenCreated(BaseModel):
     token: AppTokenPublic
     plaintext_token: str
     refresh_token_plaintext: str
+
+
+class TokenVerification(BaseModel):
+    """The verify endpoint's 200: a verdict; token metadata only when the token is valid."""
+
+    valid: bool
+    code: Literal[
+        "VALID",
+        "MALFORMED",
+        "NOT_FOUND",
+        "EXPIRED",
+        "REVOKED",
+        "FORBIDDEN_PATH",
+        "INSUFFICIENT_SCOPE",
+        "FORBIDDEN_RESOURCE",
+        "RATE_LIMITED",
+    ]
+    token: AppTokenPublic | None
+    rate_limit: RateLimitPublic | None
 
 
 class TokensPublic(BaseModel):

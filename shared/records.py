@@ -50,6 +50,15 @@ class TokenRecord:
 
 
 @dataclass(frozen=True)
+class Bucket:
+    """A token's rate-limit bucket as stored: its level, when it was written, and its version."""
+
+    level: float
+    at_ms: int
+    version: int
+
+
+@dataclass(frozen=True)
 class Credential:
     """What authentication reads in one request: the token and the hashes of its secrets."""
 
@@ -57,6 +66,7 @@ class Credential:
     access_hash: str
     refresh_hash: str
     previous_refresh_hashes: list[str] = field(default_factory=list)
+    bucket: Bucket | None = None
 
 
 @dataclass(frozen=True)

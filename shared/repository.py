@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.aws import new_dynamodb_client
-from shared.records import Credential, LifecycleEvent, TokenPage, TokenRecord
+from shared.records import Bucket, Credential, LifecycleEvent, TokenPage, TokenRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -144,6 +144,11 @@ class TokenRepository(Protocol):
 
     def record_use(self, token: TokenRecord, used_at: str, not_since: str) -> bool:
         """Set ``last_used_at`` unless it is already later than ``not_since``; best effort."""
+
+    def spend_from_bucket(
+        self, token_id: str, level: float, at_ms: int, expected_version: int | None
+    ) -> Bucket | None:
+        """Store the bucket if nobody wrote it since ``expected_version``; else the bucket as it now is."""
 
     def expired_tokens(self, shard: int, now_iso: str, limit: int, start: dict[str, Any] | None) -> IndexPage:
         """Tokens of one shard that have expired and were not swept yet."""
@@ -279,6 +284,16 @@ def token_items(credential: Credential) -> list[dict[str, Any]]:
     return [token_item, credential_item]
 
 
+def _bucket_from_item(item: Mapping[str, Any]) -> Bucket | None:
+    if "bucket_version" not in item:
+        return None
+    return Bucket(
+        level=float(item["bucket_level"]["N"]),
+        at_ms=int(item["bucket_at"]["N"]),
+        version=int(item["bucket_version"]["N"]),
+    )
+
+
 def _first_reason(error: Any) -> str | None:
     """The cancellation reason of a transaction's first item (the one the condition is on)."""
     reasons: list[dict[str, Any]] = error.response.get("CancellationReasons") or [{}]
@@ -331,6 +346,7 @@ class DynamoDBTokenRepository:
             previous_refresh_hashes=[
                 entry["S"] for entry in item.get("previous_refresh_hashes", {}).get("L", [])
             ],
+            bucket=_bucket_from_item(item),
         )
 
     def get_token(self, org_id: str, app_id: str, token_id: str) -> TokenRecord | None:
@@ -503,6 +519,35 @@ class DynamoDBTokenRepository:
         except self.client.exceptions.TransactionCanceledException:
             return False
         return True
+
+    def spend_from_bucket(
+        self, token_id: str, level: float, at_ms: int, expected_version: int | None
+    ) -> Bucket | None:
+        """See :class:`TokenRepository`. One conditional UpdateItem; a lost race returns the new state."""
+        values: dict[str, Any] = {
+            ":level": {"N": repr(level)},
+            ":at": {"N": str(at_ms)},
+            ":next": {"N": str((expected_version or 0) + 1)},
+        }
+        condition = "attribute_exists(PK) AND attribute_not_exists(bucket_version)"
+        if expected_version is not None:
+            condition = "bucket_version = :expected"
+            values[":expected"] = {"N": str(expected_version)}
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=credential_key(token_id),
+                UpdateExpression="SET bucket_level = :level, bucket_at = :at, bucket_version = :next",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException as error:
+            # With ALL_OLD the refusal carries the bucket as the winner left it: no extra read.
+            old_item: Any = error.response.get("Item") or {}
+            current = _bucket_from_item(old_item)
+            return current or Bucket(level=0.0, at_ms=at_ms, version=-1)
+        return None
 
     def _index_page(self, request: dict[str, Any], start: dict[str, Any] | None) -> IndexPage:
         if start is not None:

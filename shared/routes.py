@@ -10,17 +10,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from shared.api import Operation, request_scope
-from shared.errors import AuthenticationFailed, InvalidInput
+from shared.errors import AuthenticationFailed, InvalidInput, NotFound
 from shared.lifecycle import REFRESH_REUSE_REASON
 from shared.models import (
     ID_PATTERN,
     REASON_PATTERN,
     ErrorBody,
+    RateLimitPublic,
     TokenCreate,
     TokenCreated,
     TokenRefresh,
     TokenRevoke,
     TokensPublic,
+    TokenVerification,
+    TokenVerify,
     ValidationErrorBody,
 )
 from shared.observability import count, logger, traced
@@ -30,11 +33,13 @@ from shared.services import (
     PERMISSION_CREATE,
     PERMISSION_LIST,
     PERMISSION_REVOKE,
+    PERMISSION_VERIFY,
     create_token,
     list_tokens,
     refresh_token,
     revoke_token,
 )
+from shared.verification import RequestContext, verify
 
 TOKENS_PATH = "/v1/orgs/<org_id>/apps/<app_id>/tokens"
 TOKEN_PATH = TOKENS_PATH + "/<token_id>"
@@ -248,8 +253,59 @@ def refresh_app_token(
     )
 
 
+verify_router = Router()
+
+
+@verify_router.post(
+    TOKENS_PATH + "/verify",
+    summary="Verify App Token",
+    description="Decide whether a token may make a request (method, path, scopes, permission, workspace, "
+    "namespace, environment), for services not behind API Gateway. Always 200 for a decision: an "
+    "invalid token is `valid: false` with a code and no metadata. Enforces the token's rate limit. "
+    "Needs `app_tokens:verify`.",
+    responses=_responses({200: {"description": "The verdict."}}),
+    security=SECURITY,
+    tags=["App Tokens"],
+)
+def verify_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenVerify, Body()]) -> TokenVerification:
+    """Verify App Token."""
+    scope = request_scope()
+    caller = _caller()
+    if caller.org_id != org_id:
+        raise NotFound("app", app_id)
+    runtime = scope.runtime
+    context = RequestContext(
+        method=body.method,
+        path=body.path,
+        scopes=tuple(body.scopes),
+        permission=body.permission,
+        workspace_id=body.workspace_id,
+        namespace_id=body.namespace_id,
+        environment_id=body.environment_id,
+    )
+    with traced("verify_token"):
+        verdict = verify(
+            runtime.repository,
+            runtime.hasher,
+            runtime.clock,
+            body.token,
+            context,
+            org_id=org_id,
+            app_id=app_id,
+        )
+    logger.info("token verified", extra={"code": verdict.code.value, "app_id": app_id})
+    rate_limit = verdict.rate_limit
+    return TokenVerification(
+        valid=verdict.valid,
+        code=verdict.code.value,
+        token=verdict.token.to_public() if verdict.valid and verdict.token else None,
+        rate_limit=RateLimitPublic(**vars(rate_limit)) if rate_limit and verdict.token else None,
+    )
+
+
 LIST_TOKENS = Operation(name="list_tokens", permission=PERMISSION_LIST, router=list_router)
 CREATE_TOKEN = Operation(name="create_token", permission=PERMISSION_CREATE, router=create_router)
 REVOKE_TOKEN = Operation(name="revoke_token", permission=PERMISSION_REVOKE, router=revoke_router)
 REFRESH_TOKEN = Operation(name="refresh_token", permission=None, router=refresh_router)
-OPERATIONS = (LIST_TOKENS, CREATE_TOKEN, REVOKE_TOKEN, REFRESH_TOKEN)
+VERIFY_TOKEN = Operation(name="verify_token", permission=PERMISSION_VERIFY, router=verify_router)
+OPERATIONS = (LIST_TOKENS, CREATE_TOKEN, REVOKE_TOKEN, REFRESH_TOKEN, VERIFY_TOKEN)

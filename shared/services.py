@@ -26,6 +26,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 PERMISSION_LIST = "app_tokens:list"
 PERMISSION_CREATE = "app_tokens:create"
 PERMISSION_REVOKE = "app_tokens:revoke"
+PERMISSION_VERIFY = "app_tokens:verify"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,21 @@
+"""Lambda entry point of the verify token operation; all logic lives in the shared package."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.api import build_handler
+from shared.observability import logger, metrics
+from shared.routes import VERIFY_TOKEN
+
+_handle = build_handler(VERIFY_TOKEN)
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True
+)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Serve one API Gateway REST proxy event."""
+    return _handle(event, context)

@@ -1,0 +1,210 @@
+"""The verification core and the verify endpoint: every code, the rate limit, and the call budget."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any, cast
+
+import pytest
+
+from shared.models import TokenCreate
+from shared.repository import DynamoDBTokenRepository
+from shared.runtime import Runtime
+from shared.services import IssuedToken, LifetimePolicy, create_token, revoke_token
+from shared.verification import RequestContext, VerifyCode, verify
+from tests.conftest import APP, ORG, TABLE, TOKENS_URL, FakeClock, Result, call, mint_admin
+from tests.integration.test_api import assert_403, assert_404, assert_422
+from tests.integration.test_concurrency import OneRequestAtATime
+
+VERIFY = TOKENS_URL + "/verify"
+
+
+def make(runtime: Runtime, admin: IssuedToken, **fields: Any) -> IssuedToken:
+    fields.setdefault("name", "guarded")
+    return create_token(
+        runtime.repository,
+        runtime.hasher,
+        runtime.clock,
+        LifetimePolicy(),
+        admin.token,
+        ORG,
+        APP,
+        TokenCreate.model_validate(fields),
+    )
+
+
+def check(admin: IssuedToken, token: str, **asked: Any) -> Result:
+    return call("verify_token", "POST", VERIFY, token=admin.plaintext_token, body={"token": token, **asked})
+
+
+def code_of(admin: IssuedToken, token: str, **asked: Any) -> str:
+    result = check(admin, token, **asked)
+    assert result.status == 200, result.body
+    body = result.json()
+    assert set(body) == {"valid", "code", "token", "rate_limit"}
+    assert body["valid"] is (body["code"] == "VALID")
+    if not body["valid"]:
+        assert body["token"] is None  # no metadata beyond the code
+    return str(body["code"])
+
+
+def test_every_code_through_the_endpoint(runtime: Runtime, admin: IssuedToken, clock: FakeClock) -> None:
+    plain = make(runtime, admin)
+    restricted = make(
+        runtime,
+        admin,
+        endpoint_paths=["/v1/orders/*", "/v1/users/{id}"],
+        scopes=["read"],
+        permissions=["orders:read"],
+        workspace_ids=["ws1"],
+    )
+    short = make(runtime, admin, expires_at=clock.now + timedelta(minutes=1))
+    gone = make(runtime, admin)
+    revoke_token(
+        runtime.repository, runtime.clock, LifetimePolicy(), admin.token, ORG, APP, gone.token.token_id, None
+    )
+    limited = make(runtime, admin, rate_limit_rps=1, rate_limit_burst=1)
+    other_app = mint_admin(runtime, ORG, "other", ["*"])
+    other_org = mint_admin(runtime, "globex", "ledger", ["*"])
+
+    ok = check(admin, plain.plaintext_token).json()
+    assert (ok["valid"], ok["code"], ok["token"]["token_id"], ok["rate_limit"]) == (
+        True,
+        "VALID",
+        plain.token.token_id,
+        None,
+    )
+    assert code_of(admin, "not-a-token") == "MALFORMED"
+    assert code_of(admin, plain.refresh_token_plaintext) == "MALFORMED"
+    assert code_of(admin, plain.plaintext_token[:-1] + "x") == "MALFORMED"
+    assert code_of(admin, other_app.plaintext_token) == "NOT_FOUND"
+    assert code_of(admin, other_org.plaintext_token) == "NOT_FOUND"
+    assert code_of(admin, gone.plaintext_token) == "REVOKED"
+    assert (
+        code_of(
+            admin,
+            restricted.plaintext_token,
+            path="/v1/orders/7/lines",
+            scopes=["read"],
+            permission="orders:read",
+            workspace_id="ws1",
+        )
+        == "VALID"
+    )
+    assert code_of(admin, restricted.plaintext_token, path="/v1/users/42") == "VALID"
+    assert code_of(admin, restricted.plaintext_token, path="/v1/orders") == "FORBIDDEN_PATH"
+    assert code_of(admin, restricted.plaintext_token, path="/v1/users/42/keys") == "FORBIDDEN_PATH"
+    assert code_of(admin, restricted.plaintext_token) == "FORBIDDEN_PATH"  # a path-bound token needs a path
+    assert (
+        code_of(admin, restricted.plaintext_token, path="/v1/orders/1", scopes=["write"])
+        == "INSUFFICIENT_SCOPE"
+    )
+    assert (
+        code_of(admin, restricted.plaintext_token, path="/v1/orders/1", permission="orders:delete")
+        == "INSUFFICIENT_SCOPE"
+    )
+    assert (
+        code_of(admin, restricted.plaintext_token, path="/v1/orders/1", workspace_id="ws2")
+        == "FORBIDDEN_RESOURCE"
+    )
+    assert code_of(admin, limited.plaintext_token) == "VALID"
+    limited_out = check(admin, limited.plaintext_token).json()
+    assert (limited_out["code"], limited_out["token"], limited_out["rate_limit"]["remaining"]) == (
+        "RATE_LIMITED",
+        None,
+        0,
+    )
+    clock.advance(minutes=2)
+    assert code_of(admin, short.plaintext_token) == "EXPIRED"
+    assert code_of(admin, limited.plaintext_token) == "VALID"  # refilled
+
+
+def test_revocation_denies_the_very_next_call(runtime: Runtime, admin: IssuedToken) -> None:
+    token = make(runtime, admin)
+    assert code_of(admin, token.plaintext_token) == "VALID"
+    call("revoke_token", "DELETE", f"{TOKENS_URL}/{token.token.token_id}", token=admin.plaintext_token)
+    assert code_of(admin, token.plaintext_token) == "REVOKED"
+
+
+def test_a_burst_exhausted_then_refilled(runtime: Runtime, admin: IssuedToken, clock: FakeClock) -> None:
+    token = make(runtime, admin, rate_limit_rps=2, rate_limit_burst=5)
+
+    def attempt() -> Any:
+        return verify(
+            runtime.repository, runtime.hasher, runtime.clock, token.plaintext_token, RequestContext()
+        )
+
+    first = [attempt() for _ in range(6)]
+    assert [v.code for v in first] == [VerifyCode.VALID] * 5 + [VerifyCode.RATE_LIMITED]
+    assert [v.rate_limit.remaining for v in first[:5]] == [4, 3, 2, 1, 0]
+    clock.advance(seconds=1)  # two more at 2 per second
+    assert [attempt().code for _ in range(3)] == [VerifyCode.VALID, VerifyCode.VALID, VerifyCode.RATE_LIMITED]
+    clock.advance(seconds=60)  # never more than the burst
+    assert [attempt().code for _ in range(6)].count(VerifyCode.VALID) == 5
+
+
+def test_concurrent_requests_never_exceed_the_bucket(
+    runtime: Runtime, admin: IssuedToken, dynamodb: Any
+) -> None:
+    token = make(runtime, admin, rate_limit_rps=1, rate_limit_burst=10)
+    runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, OneRequestAtATime(dynamodb)))
+    barrier = threading.Barrier(8)
+
+    def attempts(_: int) -> int:
+        barrier.wait()
+        return sum(
+            verify(
+                runtime.repository, runtime.hasher, runtime.clock, token.plaintext_token, RequestContext()
+            ).valid
+            for _ in range(5)
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        allowed = sum(pool.map(attempts, range(8)))
+    assert 1 <= allowed <= 10  # the clock stands still: never more than the burst, across all threads
+
+
+@pytest.fixture
+def operations(runtime: Runtime) -> Iterator[list[str]]:
+    names: list[str] = []
+    events = runtime.repository.client.meta.events  # type: ignore[attr-defined]
+
+    def count(model: Any, **_: Any) -> None:
+        names.append(model.name)
+
+    events.register("provide-client-params.dynamodb", count)
+    yield names
+    events.unregister("provide-client-params.dynamodb", count)
+
+
+def test_calls_per_verification(
+    runtime: Runtime, admin: IssuedToken, operations: list[str], clock: FakeClock
+) -> None:
+    plain = make(runtime, admin)
+    limited = make(runtime, admin, rate_limit_rps=100)
+    for token in (plain, limited):
+        verify(runtime.repository, runtime.hasher, runtime.clock, token.plaintext_token, RequestContext())
+    operations.clear()
+    clock.advance(seconds=5)  # last_used_at is fresh: no write for it now
+    verify(runtime.repository, runtime.hasher, runtime.clock, plain.plaintext_token, RequestContext())
+    assert operations == ["GetItem"]
+    operations.clear()
+    verify(runtime.repository, runtime.hasher, runtime.clock, limited.plaintext_token, RequestContext())
+    assert operations == ["GetItem", "UpdateItem"]
+    operations.clear()
+    verify(runtime.repository, runtime.hasher, runtime.clock, "atok_garbage", RequestContext())
+    assert operations == []
+
+
+def test_who_may_verify(runtime: Runtime, admin: IssuedToken) -> None:
+    lister = make(runtime, admin, permissions=["app_tokens:list"])
+    result = call("verify_token", "POST", VERIFY, token=lister.plaintext_token, body={"token": "x"})
+    assert_403(result, "app_tokens:verify")
+    stranger = mint_admin(runtime, "globex", "ledger", ["*"])
+    result = call("verify_token", "POST", VERIFY, token=stranger.plaintext_token, body={"token": "x"})
+    assert_404(result, "app", APP)
+    assert_422(check(admin, "x", path="no-slash"), ["body", "path"])
+    assert_422(call("verify_token", "POST", VERIFY, token=admin.plaintext_token, body={}), ["body", "token"])
