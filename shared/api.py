@@ -24,14 +24,13 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     ResponseValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.error_map import error_response, to_response, validation_response
 from shared.errors import AuthenticationFailed, InvalidInput, ServiceError
 from shared.observability import count, logger, traced
 from shared.records import TokenRecord
 from shared.runtime import Runtime, get_runtime
-from shared.services import parse_bearer, record_use, require_permission, verify_access
+from shared.services import parse_bearer, require_permission, verify_access
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -162,11 +161,6 @@ def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> T
         caller = verify_access(runtime.repository, runtime.hasher, runtime.clock, presented)
     logger.append_keys(caller_token_id=caller.token_id, org_id=caller.org_id)
     require_permission(caller, permission)
-    try:
-        record_use(runtime.repository, runtime.clock, caller)
-    except (BotoCoreError, ClientError) as error:
-        # last_used_at is advisory; a failure to note it must not fail the request.
-        logger.warning("could not record token use", extra={"error_type": type(error).__name__})
     return caller
 
 

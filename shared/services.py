@@ -21,8 +21,8 @@ from shared.models import TokenCreate
 from shared.permissions import RESTRICTION_FIELDS, has_permission, restriction_breach
 from shared.records import Credential, LifecycleEvent, TokenRecord
 from shared.repository import AppNotRegistered, StatusFilter, TokenKey, TokenMissing, TokenRepository
+from shared.verification import RequestContext, verify
 
-LAST_USED_RESOLUTION = timedelta(minutes=1)
 PERMISSION_LIST = "app_tokens:list"
 PERMISSION_CREATE = "app_tokens:create"
 PERMISSION_REVOKE = "app_tokens:revoke"
@@ -92,16 +92,18 @@ def parse_bearer(authorization: str | None) -> ParsedSecret:
 def verify_access(
     repository: TokenRepository, hasher: SecretHasher, clock: Clock, presented: ParsedSecret
 ) -> TokenRecord:
-    """The live token behind a well-formed access secret: one strongly consistent GetItem."""
-    credential = repository.get_credential(presented.token_id)
-    if credential is None or not hasher.matches(presented.plaintext, credential.access_hash):
-        raise AuthenticationFailed("unknown")
-    token = credential.token
-    if token.revoked_at is not None:
-        raise AuthenticationFailed("revoked")
-    if token.is_expired(to_iso(clock())):
-        raise AuthenticationFailed("expired")
-    return token
+    """The live token behind a well-formed access secret, decided by the one verification core.
+
+    One strongly consistent GetItem (and ``last_used_at`` at most once a minute). Rate
+    limits guard the APIs a token is for, not the management of tokens, so they are not
+    spent here: a management request stays within its two DynamoDB calls.
+    """
+    verdict = verify(
+        repository, hasher, clock, presented.plaintext, RequestContext(), enforce_rate_limit=False
+    )
+    if not verdict.valid or verdict.token is None:
+        raise AuthenticationFailed(verdict.code.value.lower())
+    return verdict.token
 
 
 def authenticate(
@@ -109,15 +111,6 @@ def authenticate(
 ) -> TokenRecord:
     """The token behind an ``Authorization: Bearer`` header, or ``AuthenticationFailed``."""
     return verify_access(repository, hasher, clock, parse_bearer(authorization))
-
-
-def record_use(repository: TokenRepository, clock: Clock, token: TokenRecord) -> bool:
-    """Note that ``token`` was used, at most once a minute (one conditional write, best effort)."""
-    now = clock()
-    not_since = to_iso(now - LAST_USED_RESOLUTION)
-    if token.last_used_at is not None and token.last_used_at >= not_since:
-        return False
-    return repository.record_use(token, to_iso(now), not_since)
 
 
 def require_permission(caller: TokenRecord, permission: str) -> None:

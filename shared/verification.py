@@ -13,10 +13,12 @@ from enum import StrEnum
 
 from shared.clock import Clock, to_iso
 from shared.crypto import SecretHasher, SecretKind, parse_secret
+from shared.observability import logger
 from shared.permissions import has_permission, path_matches
 from shared.records import Credential, TokenRecord
 from shared.repository import TokenRepository
-from shared.services import record_use
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class VerifyCode(StrEnum):
@@ -126,6 +128,22 @@ def take_from_bucket(
     return False, RateLimitState(capacity, 0, to_iso(now))
 
 
+def record_use(repository: TokenRepository, clock: Clock, token: TokenRecord) -> bool:
+    """Note that ``token`` was used, at most once a minute (one conditional write, best effort)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    now = clock()
+    not_since = to_iso(now - LAST_USED_RESOLUTION)
+    if token.last_used_at is not None and token.last_used_at >= not_since:
+        return False
+    try:
+        return repository.record_use(token, to_iso(now), not_since)
+    except (BotoCoreError, ClientError) as error:
+        # last_used_at is advisory; failing to note it must not fail the request.
+        logger.warning("could not record token use", extra={"error_type": type(error).__name__})
+        return False
+
+
 def _identify(
     repository: TokenRepository, hasher: SecretHasher, presented: str, org_id: str | None, app_id: str | None
 ) -> Credential | VerifyCode:
@@ -151,6 +169,7 @@ def verify(
     *,
     org_id: str | None = None,
     app_id: str | None = None,
+    enforce_rate_limit: bool = True,
 ) -> Verdict:
     """Decide whether ``presented`` may make the request ``context`` describes.
 
@@ -170,7 +189,7 @@ def verify(
     if refused is not None:
         return Verdict(refused, token)
     state = None
-    if token.rate_limit_rps:
+    if token.rate_limit_rps and enforce_rate_limit:
         allowed, state = take_from_bucket(repository, found, now)
         if not allowed:
             return Verdict(VerifyCode.RATE_LIMITED, token, state)

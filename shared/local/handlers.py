@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
@@ -11,6 +12,30 @@ from shared.local.template import FunctionSpec
 from shared.runtime import set_runtime
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is at the moment of writing (it may be replaced, as tests do)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def logs_to_stderr() -> None:
+    """Send the functions' structured logs to stderr, keeping stdout for what the command prints.
+
+    Powertools' handler holds the stream it was created with, which may be any earlier stdout.
+    """
+    import logging
+
+    from shared.observability import logger
+
+    handler = logger.registered_handler
+    if isinstance(handler, logging.StreamHandler):
+        handler.setStream(_CurrentStderr())
 
 
 def apply_environment(specs: list[FunctionSpec]) -> None:

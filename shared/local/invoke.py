@@ -21,7 +21,7 @@ from typing import Any
 
 from shared.local.context import LocalContext
 from shared.local.embedded import LocalAwsUnavailable, ensure_hash_key, local_aws, prepare_table
-from shared.local.handlers import apply_environment, load_handler
+from shared.local.handlers import apply_environment, load_handler, logs_to_stderr
 from shared.local.template import DEFAULT_TEMPLATE, FunctionSpec, TemplateError, functions, load_template
 from shared.runtime import set_runtime
 
@@ -83,6 +83,7 @@ def _run(spec: FunctionSpec, text: str) -> Any:
     apply_environment([spec])
     if ensure_hash_key() and os.environ.get("AWS_ENDPOINT_URL_DYNAMODB", os.environ.get("AWS_ENDPOINT_URL")):
         sys.stderr.write("note: TOKEN_HASH_KEY is not set, so no token stored at that endpoint will verify\n")
+    logs_to_stderr()
     with local_aws() as aws, redirect_stdout(sys.stderr):
         demo = prepare_table(aws)
         token = demo.plaintext_token if demo else os.environ.get("ADMIN_TOKEN")

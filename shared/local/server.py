@@ -52,7 +52,7 @@ from shared.local.embedded import (
     prepare_table,
 )
 from shared.local.events import proxy_event
-from shared.local.handlers import Handler, apply_environment, load_handler
+from shared.local.handlers import Handler, apply_environment, load_handler, logs_to_stderr
 from shared.local.template import (
     DEFAULT_TEMPLATE,
     FunctionSpec,
@@ -304,8 +304,8 @@ def _run(server: _Server, template_path: Path) -> None:
     apply_environment(specs)  # before the table: TABLE_NAME and the lifetimes come from here too
     with local_aws() as aws:
         demo = prepare_table(aws)
-        with redirect_stdout(sys.stderr):  # Powertools' logger keeps the stream it is created with
-            server.api = LocalApi(specs)
+        logs_to_stderr()
+        server.api = LocalApi(specs)
         host, port = server.server_address[:2]
         url = f"http://{host!s}:{port}"
         token = demo.plaintext_token if demo else None

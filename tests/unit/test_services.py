@@ -20,9 +20,9 @@ from shared.services import (
     authenticate,
     create_token,
     list_tokens,
-    record_use,
     revoke_token,
 )
+from shared.verification import record_use
 from tests.conftest import APP, ORG, FakeClock, mint_admin
 
 POLICY = LifetimePolicy()
@@ -89,9 +89,9 @@ class TestAuthenticate:
         assert reason_of(lambda: auth(runtime, "Basic abc")) == "malformed"
         assert reason_of(lambda: auth(runtime, f"Bearer {admin.refresh_token_plaintext}")) == "malformed"
         forged = new_secret(SecretKind.ACCESS, token_id)
-        assert reason_of(lambda: auth(runtime, f"Bearer {forged}")) == "unknown"
+        assert reason_of(lambda: auth(runtime, f"Bearer {forged}")) == "not_found"
         other = new_secret(SecretKind.ACCESS, "0" * 26)
-        assert reason_of(lambda: auth(runtime, f"Bearer {other}")) == "unknown"
+        assert reason_of(lambda: auth(runtime, f"Bearer {other}")) == "not_found"
         clock.advance(days=366)
         assert reason_of(lambda: auth(runtime, f"Bearer {admin.plaintext_token}")) == "expired"
 
@@ -114,15 +114,22 @@ class TestAuthenticate:
 def test_last_used_is_written_at_most_once_a_minute(
     runtime: Runtime, admin: IssuedToken, clock: FakeClock
 ) -> None:
-    def use() -> bool:
-        return record_use(runtime.repository, runtime.clock, auth(runtime, f"Bearer {admin.plaintext_token}"))
+    def use() -> str | None:
+        auth(runtime, f"Bearer {admin.plaintext_token}")  # authentication notes the use
+        stored = runtime.repository.get_token(ORG, APP, admin.token.token_id)
+        assert stored is not None
+        return stored.last_used_at
 
-    assert use() is True
+    first = to_iso(clock.now)
+    assert use() == first
     clock.advance(seconds=30)
-    assert use() is False
+    assert use() == first
     clock.advance(seconds=31)
-    assert use() is True
-    assert auth(runtime, f"Bearer {admin.plaintext_token}").last_used_at == to_iso(clock.now)
+    assert use() == to_iso(clock.now)
+    assert (
+        record_use(runtime.repository, runtime.clock, auth(runtime, f"Bearer {admin.plaintext_token}"))
+        is False
+    )
 
 
 class TestCreate:
