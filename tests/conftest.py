@@ -15,9 +15,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto import mock_aws
 
 from shared.local.events import proxy_event
+from shared.models import TokenCreate
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime, set_runtime
-from shared.services import IssuedToken, bootstrap_admin
+from shared.services import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
 from shared.settings import Settings
 
 TABLE = "app-tokens-test"
@@ -90,6 +91,21 @@ def runtime(repository: DynamoDBTokenRepository, clock: FakeClock) -> Iterator[R
 def admin(runtime: Runtime) -> IssuedToken:
     """A token with every permission in org ``acme``, app ``billing`` registered."""
     return mint_admin(runtime, ORG, APP, ["*"])
+
+
+def issue(runtime: Runtime, creator: IssuedToken, **fields: Any) -> IssuedToken:
+    """A token created by ``creator`` in org ``acme``, app ``billing``, through the create use case."""
+    fields.setdefault("name", "t")
+    return create_token(
+        runtime.repository,
+        runtime.hasher,
+        runtime.clock,
+        LifetimePolicy(),
+        creator.token,
+        ORG,
+        APP,
+        TokenCreate.model_validate(fields),
+    )
 
 
 def mint_admin(runtime: Runtime, org: str, app: str, permissions: list[str], days: int = 365) -> IssuedToken:

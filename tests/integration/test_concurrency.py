@@ -16,11 +16,10 @@ from typing import Any, cast
 import pytest
 
 from shared.lifecycle import REVOKED
-from shared.models import TokenCreate
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy, create_token, list_tokens, revoke_token
-from tests.conftest import APP, ORG, TABLE
+from shared.services import IssuedToken, LifetimePolicy, list_tokens, revoke_token
+from tests.conftest import APP, ORG, TABLE, issue
 
 THREADS = 8
 POLICY = LifetimePolicy()
@@ -57,16 +56,7 @@ def serialized(runtime: Runtime, dynamodb: Any) -> None:
 
 
 def create(runtime: Runtime, admin: IssuedToken, name: str) -> IssuedToken:
-    return create_token(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        LifetimePolicy(),
-        admin.token,
-        ORG,
-        APP,
-        TokenCreate(name=name),
-    )
+    return issue(runtime, admin, name=name)
 
 
 def all_tokens(runtime: Runtime, admin: IssuedToken) -> list[Any]:

@@ -14,13 +14,12 @@ from shared.clock import to_iso
 from shared.crypto import new_token_id
 from shared.errors import AuthenticationFailed
 from shared.lifecycle import EXPIRED, EXPIRING
-from shared.models import TokenCreate
 from shared.records import Credential
 from shared.repository import DynamoDBTokenRepository, token_items
 from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy, authenticate, create_token, refresh_token
+from shared.services import IssuedToken, LifetimePolicy, authenticate, refresh_token
 from shared.sweep import SweepReport, sweep
-from tests.conftest import APP, ORG, TABLE, FakeClock, LambdaContextStub
+from tests.conftest import APP, ORG, TABLE, FakeClock, LambdaContextStub, issue
 from tests.integration.test_concurrency import OneRequestAtATime
 
 POLICY = LifetimePolicy()
@@ -28,17 +27,7 @@ WINDOW = timedelta(days=7)
 
 
 def make(runtime: Runtime, admin: IssuedToken, lifetime: timedelta) -> IssuedToken:
-    expiry = runtime.clock() + lifetime
-    return create_token(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        POLICY,
-        admin.token,
-        ORG,
-        APP,
-        TokenCreate(name="t", expires_at=expiry),
-    )
+    return issue(runtime, admin, expires_at=runtime.clock() + lifetime)
 
 
 def run(runtime: Runtime, time_left: float = 900.0) -> SweepReport:

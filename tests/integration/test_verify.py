@@ -10,12 +10,11 @@ from typing import Any, cast
 
 import pytest
 
-from shared.models import TokenCreate
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy, create_token, revoke_token
+from shared.services import IssuedToken, LifetimePolicy, revoke_token
 from shared.verification import RequestContext, VerifyCode, verify
-from tests.conftest import APP, ORG, TABLE, TOKENS_URL, FakeClock, Result, call, mint_admin
+from tests.conftest import APP, ORG, TABLE, TOKENS_URL, FakeClock, Result, call, issue, mint_admin
 from tests.integration.test_api import assert_403, assert_404, assert_422
 from tests.integration.test_concurrency import OneRequestAtATime
 
@@ -23,17 +22,7 @@ VERIFY = TOKENS_URL + "/verify"
 
 
 def make(runtime: Runtime, admin: IssuedToken, **fields: Any) -> IssuedToken:
-    fields.setdefault("name", "guarded")
-    return create_token(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        LifetimePolicy(),
-        admin.token,
-        ORG,
-        APP,
-        TokenCreate.model_validate(fields),
-    )
+    return issue(runtime, admin, **{"name": "guarded", **fields})
 
 
 def check(admin: IssuedToken, token: str, **asked: Any) -> Result:
