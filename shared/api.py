@@ -27,8 +27,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.error_map import error_response, to_response, validation_response
 from shared.errors import AuthenticationFailed, InvalidInput, ServiceError
+from shared.http import header
 from shared.observability import count, logger, traced
-from shared.records import TokenRecord
+from shared.principals import Principal, vouched_caller
 from shared.runtime import Runtime, get_runtime
 from shared.services import parse_bearer, require_permission, verify_access
 
@@ -40,7 +41,7 @@ class RequestScope:
     """What a route needs beyond its parameters: the collaborators and the authenticated caller."""
 
     runtime: Runtime
-    caller: TokenRecord | None
+    caller: Principal | None
 
 
 # Not Powertools' router context: including a router in a second resolver (the OpenAPI
@@ -112,13 +113,6 @@ def _note_failed_authentication(failure: AuthenticationFailed) -> None:
     count("AuthenticationFailures")
 
 
-def _header(event: Mapping[str, Any], name: str) -> str | None:
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == name:
-            return value if isinstance(value, str) else None
-    return None
-
-
 def _check_body_encoding(event: Mapping[str, Any]) -> None:
     """Refuse what Powertools would turn into a 500: non-UTF-8 bytes and non-JSON bodies."""
     body = event.get("body")
@@ -131,7 +125,7 @@ def _check_body_encoding(event: Mapping[str, Any]) -> None:
             raise InvalidInput(
                 ("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}
             ) from None
-    content_type = (_header(event, "content-type") or "application/json").strip().lower()
+    content_type = (header(event, "content-type") or "application/json").strip().lower()
     if not content_type.startswith("application/json"):
         raise InvalidInput(
             ("header", "content-type"),
@@ -155,11 +149,19 @@ def _proxy_result(response: Response[str]) -> dict[str, Any]:
     }
 
 
-def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> TokenRecord:
-    presented = parse_bearer(_header(event, "authorization"))
+def _authenticate(runtime: Runtime, event: Mapping[str, Any]) -> Principal:
+    settings = runtime.settings
+    vouched = vouched_caller(settings.trusted_authorizer, settings.claim_names, event.get("requestContext"))
+    if vouched is not None:
+        return vouched
+    presented = parse_bearer(header(event, "authorization"))
     with traced("authenticate"):
-        caller = verify_access(runtime.repository, runtime.hasher, runtime.clock, presented)
-    logger.append_keys(caller_token_id=caller.token_id, org_id=caller.org_id)
+        return verify_access(runtime.repository, runtime.hasher, runtime.clock, presented)
+
+
+def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> Principal:
+    caller = _authenticate(runtime, event)
+    logger.append_keys(caller_token_id=caller.token_id, caller_user_id=caller.owner_id, org_id=caller.org_id)
     require_permission(caller, permission)
     return caller
 

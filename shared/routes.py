@@ -27,7 +27,7 @@ from shared.models import (
     ValidationErrorBody,
 )
 from shared.observability import count, logger, traced
-from shared.records import TokenRecord
+from shared.principals import Principal
 from shared.repository import StatusFilter
 from shared.services import (
     PERMISSION_CREATE,
@@ -69,7 +69,7 @@ def _responses(success: dict[int, dict[str, Any]]) -> dict[int, OpenAPIResponse]
     return cast("dict[int, OpenAPIResponse]", {**success, **errors})
 
 
-def _caller() -> TokenRecord:
+def _caller() -> Principal:
     caller = request_scope().caller
     assert caller is not None, "a route with a permission always has an authenticated caller"
     return caller

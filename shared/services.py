@@ -16,9 +16,11 @@ from shared.crypto import (
     parse_secret,
 )
 from shared.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
+from shared.http import bearer_credential
 from shared.lifecycle import CREATED, REFRESH_REUSE, REFRESH_REUSE_REASON, REVOKED, ROTATED
 from shared.models import TokenCreate
 from shared.permissions import RESTRICTION_FIELDS, has_permission, restriction_breach
+from shared.principals import Principal
 from shared.records import Credential, LifecycleEvent, TokenRecord
 from shared.repository import AppNotRegistered, StatusFilter, TokenKey, TokenMissing, TokenRepository
 from shared.verification import RequestContext, verify
@@ -82,8 +84,8 @@ def parse_bearer(authorization: str | None) -> ParsedSecret:
     """
     if not authorization:
         raise AuthenticationFailed("missing")
-    scheme, _, presented = authorization.strip().partition(" ")
-    parsed = parse_secret(presented.strip()) if scheme.lower() == "bearer" else None
+    presented = bearer_credential(authorization)
+    parsed = parse_secret(presented) if presented is not None else None
     if parsed is None or parsed.kind is not SecretKind.ACCESS:
         raise AuthenticationFailed("malformed")
     return parsed
@@ -113,13 +115,13 @@ def authenticate(
     return verify_access(repository, hasher, clock, parse_bearer(authorization))
 
 
-def require_permission(caller: TokenRecord, permission: str) -> None:
+def require_permission(caller: Principal, permission: str) -> None:
     """403 unless the caller holds ``permission``."""
     if not has_permission(caller.permissions, permission):
         raise Forbidden(permission)
 
 
-def _require_same_org(caller: TokenRecord, org_id: str, resource_type: str, resource_id: str) -> None:
+def _require_same_org(caller: Principal, org_id: str, resource_type: str, resource_id: str) -> None:
     # Another org's resources are answered exactly as if they did not exist.
     if caller.org_id != org_id:
         raise NotFound(resource_type, resource_id)
@@ -129,7 +131,7 @@ def list_tokens(
     repository: TokenRepository,
     hasher: SecretHasher,
     clock: Clock,
-    caller: TokenRecord,
+    caller: Principal,
     org_id: str,
     app_id: str,
     *,
@@ -158,7 +160,7 @@ def list_tokens(
     return TokenListing(tokens=page.tokens, next_token=cursor)
 
 
-def _check_no_escalation(caller: TokenRecord, request: TokenCreate) -> None:
+def _check_no_escalation(caller: Principal, request: TokenCreate) -> None:
     for permission in request.permissions:
         if not has_permission(caller.permissions, permission):
             raise Forbidden(permission)
@@ -246,7 +248,7 @@ def create_token(
     hasher: SecretHasher,
     clock: Clock,
     policy: LifetimePolicy,
-    caller: TokenRecord,
+    caller: Principal,
     org_id: str,
     app_id: str,
     request: TokenCreate,
@@ -272,7 +274,7 @@ def revoke_token(
     repository: TokenRepository,
     clock: Clock,
     policy: LifetimePolicy,
-    caller: TokenRecord,
+    caller: Principal,
     org_id: str,
     app_id: str,
     token_id: str,

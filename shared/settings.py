@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+
+from shared.principals import ClaimNames, TrustedAuthorizer
 
 DEFAULT_TABLE_NAME = "app-tokens"
 
@@ -23,6 +25,14 @@ class Settings:
     retention_days: int = 30
     expiry_warning_days: int = 7
     event_bus_name: str = "default"
+    # Management handlers: whose authentication to trust instead of reading the bearer token again.
+    trusted_authorizer: TrustedAuthorizer = TrustedAuthorizer.NONE
+    claim_names: ClaimNames = field(default_factory=ClaimNames)
+    # The Lambda authorizer: which org and app its tokens must belong to ("" = any), and what each
+    # route requires (JSON, see docs/authorizer.md).
+    authorizer_org_id: str | None = None
+    authorizer_app_id: str | None = None
+    authorizer_routes: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -38,6 +48,15 @@ class Settings:
             retention_days=_positive_int(env, "RETENTION_DAYS", 30),
             expiry_warning_days=_positive_int(env, "EXPIRY_WARNING_DAYS", 7),
             event_bus_name=env.get("EVENT_BUS_NAME") or "default",
+            trusted_authorizer=TrustedAuthorizer(env.get("TRUSTED_AUTHORIZER") or "none"),
+            claim_names=ClaimNames(
+                user_id=env.get("CLAIM_USER_ID") or "sub",
+                org_id=env.get("CLAIM_ORG_ID") or "custom:org_id",
+                permissions=env.get("CLAIM_PERMISSIONS") or "custom:permissions",
+            ),
+            authorizer_org_id=env.get("AUTHORIZER_ORG_ID") or None,
+            authorizer_app_id=env.get("AUTHORIZER_APP_ID") or None,
+            authorizer_routes=env.get("AUTHORIZER_ROUTES") or None,
         )
 
 

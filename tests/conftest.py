@@ -165,15 +165,33 @@ def call(
     raw_body: str | bytes | None = None,
     query: dict[str, str] | list[tuple[str, str]] | None = None,
     headers: dict[str, str] | None = None,
+    authorizer: dict[str, Any] | None = None,
 ) -> Result:
-    """Invoke a function's handler with an API Gateway event and unpack the proxy result."""
+    """Invoke a function's handler with an API Gateway event and unpack the proxy result.
+
+    ``authorizer`` is the ``requestContext.authorizer`` that API Gateway adds behind an authorizer.
+    """
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     if token is not None:
         all_headers["Authorization"] = f"Bearer {token}"
     payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
     event = proxy_event(method, path, headers=all_headers, query=query or (), body=payload)
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
     result = handler(name)(event, LambdaContextStub())
     flat = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
     for key, values in (result.get("multiValueHeaders") or {}).items():
         flat[key.lower()] = values[-1]
     return Result(status=result["statusCode"], headers=flat, body=result.get("body"))
+
+
+def assert_event_outcome(expected: dict[str, Any], result: Any) -> None:
+    """An event file's result is the one events/expected.json documents for it."""
+    if "statusCode" in expected:
+        assert result["statusCode"] == expected["statusCode"], result.get("body")
+    elif "effect" in expected:
+        assert result["policyDocument"]["Statement"][0]["Effect"] == expected["effect"], result
+    elif "error" in expected:
+        assert result == {"errorMessage": expected["error"], "errorType": "Exception"}
+    else:
+        assert result == expected["result"]

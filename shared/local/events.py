@@ -67,3 +67,37 @@ def _body_text(body: bytes | str | None) -> tuple[str | None, bool]:
         return body.decode("utf-8"), False
     except UnicodeDecodeError:
         return base64.b64encode(body).decode(), True
+
+
+def authorizer_event(proxy: Mapping[str, Any], region: str = "us-east-1") -> dict[str, Any]:
+    """The REQUEST authorizer event API Gateway sends before it passes ``proxy`` to the function."""
+    context = proxy["requestContext"]
+    method_arn = (
+        f"arn:aws:execute-api:{region}:{context['accountId']}:{context['apiId']}/{context['stage']}"
+        f"/{proxy['httpMethod']}{proxy['path']}"
+    )
+    return {
+        "type": "REQUEST",
+        "methodArn": method_arn,
+        **{key: proxy[key] for key in _REQUEST_KEYS},
+        "requestContext": dict(context),
+    }
+
+
+_REQUEST_KEYS = (
+    "resource",
+    "path",
+    "httpMethod",
+    "headers",
+    "multiValueHeaders",
+    "queryStringParameters",
+    "multiValueQueryStringParameters",
+    "pathParameters",
+    "stageVariables",
+)
+
+
+def with_authorizer_context(proxy: dict[str, Any], policy: Mapping[str, Any]) -> dict[str, Any]:
+    """``proxy`` as the function behind an authorizer receives it: the policy's context and principal."""
+    authorizer = {"principalId": policy["principalId"], **policy.get("context", {})}
+    return {**proxy, "requestContext": {**proxy["requestContext"], "authorizer": authorizer}}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -27,6 +28,14 @@ from shared.runtime import set_runtime
 
 ADMIN_TOKEN_PLACEHOLDER = "{{ADMIN_TOKEN}}"
 EXIT_USAGE = 2
+EXIT_FUNCTION_ERROR = 1
+
+
+class FunctionError(dict[str, str]):
+    """What Lambda returns for a handler that raised: ``errorMessage`` and ``errorType``.
+
+    The authorizer raises ``Exception("Unauthorized")`` by API Gateway's convention.
+    """
 
 
 class InvokeError(Exception):
@@ -34,7 +43,11 @@ class InvokeError(Exception):
 
 
 def invoke(logical_id: str, event_path: Path, template_path: Path = DEFAULT_TEMPLATE) -> int:
-    """Call the function's handler with the event and print its result as JSON; 2 on a usage error."""
+    """Call the function's handler with the event and print its result as JSON.
+
+    Exit status: 0, 1 when the function raised (its error printed as Lambda returns it), 2 on a
+    usage error.
+    """
     try:
         spec = _function(logical_id, template_path)
         text = _event_text(event_path)
@@ -44,7 +57,7 @@ def invoke(logical_id: str, event_path: Path, template_path: Path = DEFAULT_TEMP
         sys.stderr.write(f"app-tokens invoke: {error}\n")
         return EXIT_USAGE
     sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
-    return 0
+    return EXIT_FUNCTION_ERROR if isinstance(result, FunctionError) else 0
 
 
 def _function(logical_id: str, template_path: Path) -> FunctionSpec:
@@ -94,4 +107,8 @@ def _run(spec: FunctionSpec, text: str) -> Any:
                 sys.stderr.write(f"note: set ADMIN_TOKEN to replace {ADMIN_TOKEN_PLACEHOLDER} in the event\n")
         # Imported here, with stdout sent to stderr: Powertools' logger keeps the stream it starts with.
         handler = load_handler(spec)
-        return handler(json.loads(text), LocalContext(spec.logical_id))
+        try:
+            return handler(json.loads(text), LocalContext(spec.logical_id))
+        except Exception as error:
+            traceback.print_exc(file=sys.stderr)  # as Lambda logs it
+            return FunctionError(errorMessage=str(error), errorType=type(error).__name__)

@@ -51,7 +51,7 @@ from shared.local.embedded import (
     local_aws,
     prepare_table,
 )
-from shared.local.events import proxy_event
+from shared.local.events import authorizer_event, proxy_event, with_authorizer_context
 from shared.local.handlers import Handler, apply_environment, load_handler, logs_to_stderr
 from shared.local.template import (
     DEFAULT_TEMPLATE,
@@ -72,6 +72,7 @@ Reply = tuple[int, list[tuple[str, str]], bytes]
 class _Bound:
     route: Route
     handler: Handler
+    authorizer: Handler | None = None
 
 
 class LocalApi:
@@ -82,7 +83,16 @@ class LocalApi:
     """
 
     def __init__(self, specs: list[FunctionSpec]) -> None:
-        self._bound = [_Bound(route, load_handler(spec)) for spec in specs for route in spec.routes]
+        by_id = {spec.logical_id: spec for spec in specs}
+        self._bound = [
+            _Bound(
+                route,
+                load_handler(spec),
+                load_handler(by_id[route.authorizer]) if route.authorizer else None,
+            )
+            for spec in specs
+            for route in spec.routes
+        ]
         self._lock = threading.Lock()
         self._openapi = _openapi_json()
         self._docs = _swagger_page(self._openapi.decode()).encode()
@@ -118,6 +128,11 @@ class LocalApi:
         try:
             # stdout is the banner's; the functions' logs and metrics go with the access log.
             with self._lock, redirect_stdout(sys.stderr):
+                if bound.authorizer is not None:
+                    policy = _authorize(bound, event)
+                    if not isinstance(policy, dict):
+                        return policy
+                    event = with_authorizer_context(event, policy)
                 result = bound.handler(event, LocalContext(bound.route.function))
             return proxy_reply(result)
         except Exception:
@@ -125,6 +140,26 @@ class LocalApi:
             # on this developer's terminal, while the client gets the same bare 500 as in AWS.
             traceback.print_exc(file=sys.stderr)
             return _response_reply(error_response(500))
+
+
+def _authorize(bound: _Bound, event: dict[str, Any]) -> dict[str, Any] | Reply:
+    """Ask the route's authorizer, as API Gateway would: its policy, or the reply that refuses."""
+    assert bound.authorizer is not None and bound.route.authorizer is not None
+    request = authorizer_event(event)
+    try:
+        policy = bound.authorizer(request, LocalContext(bound.route.authorizer))
+    except Exception as error:
+        if str(error) == "Unauthorized":
+            return 401, [("Content-Type", JSON)], b'{"message": "Unauthorized"}'
+        traceback.print_exc(file=sys.stderr)
+        # What API Gateway answers when an authorizer fails (AuthorizerConfigurationException).
+        return 500, [("Content-Type", JSON)], b'{"message": null}'
+    statement = policy["policyDocument"]["Statement"][0]
+    if statement["Effect"] != "Allow" or statement["Resource"] != request["methodArn"]:
+        # The template's ACCESS_DENIED gateway response: why a live token was refused.
+        denied = {"message": "Forbidden", "code": policy.get("context", {}).get("code", "")}
+        return 403, [("Content-Type", JSON)], json.dumps(denied).encode()
+    return dict(policy)
 
 
 def proxy_reply(result: Mapping[str, Any]) -> Reply:

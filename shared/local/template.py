@@ -55,11 +55,15 @@ _CloudFormationLoader.add_multi_constructor("!", _short_tag)
 
 @dataclass(frozen=True)
 class Route:
-    """One API event of a function: method (``ANY`` for all) and path template (``/v1/orgs/{org_id}/...``)."""
+    """One API event of a function: method (``ANY`` for all) and path template (``/v1/orgs/{org_id}/...``).
+
+    ``authorizer`` is the logical id of the Lambda authorizer function that guards it, if any.
+    """
 
     method: str
     path: str
     function: str
+    authorizer: str | None = None
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -214,6 +218,21 @@ def _schedule_expression(resolver: _Resolver, properties: dict[str, Any]) -> str
     return resolver.value(properties.get("ScheduleExpression", properties.get("Schedule")))
 
 
+def _authorizer_function(template: dict[str, Any], event: dict[str, Any]) -> str | None:
+    """The Lambda authorizer function guarding an API event: the event's own, else its API's default."""
+    api_ref = event.get("RestApiId")
+    api_id = api_ref.get("Ref") if isinstance(api_ref, dict) else None
+    api = ((template.get("Resources") or {}).get(api_id) or {}).get("Properties") or {}
+    auth = api.get("Auth") or {}
+    name = (event.get("Auth") or {}).get("Authorizer") or auth.get("DefaultAuthorizer")
+    if not name or name in ("NONE", "AWS_IAM"):
+        return None
+    function_arn = ((auth.get("Authorizers") or {}).get(name) or {}).get("FunctionArn")
+    if not isinstance(function_arn, dict) or not isinstance(function_arn.get("Fn::GetAtt"), list):
+        raise TemplateError(f"authorizer {name!r}: a local run needs FunctionArn: !GetAtt <Function>.Arn")
+    return str(function_arn["Fn::GetAtt"][0])
+
+
 def _function(
     resolver: _Resolver, template: dict[str, Any], logical_id: str, properties: dict[str, Any]
 ) -> FunctionSpec:
@@ -225,6 +244,7 @@ def _function(
             method=str(e["Properties"]["Method"]).upper(),
             path=str(e["Properties"]["Path"]),
             function=logical_id,
+            authorizer=_authorizer_function(template, e["Properties"]),
         )
         for e in events.values()
         if e.get("Type") == "Api"

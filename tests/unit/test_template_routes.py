@@ -170,8 +170,16 @@ def test_a_missing_or_broken_template_is_one_clear_error(tmp_path: Path) -> None
 
 
 def test_the_real_template_routes_every_operation_once() -> None:
-    found = [(route.method, route.path) for route in routes(load_template())]
+    template_routes = routes(load_template())
+    found = [(route.method, route.path) for route in template_routes if route.authorizer is None]
     assert len(found) == len(set(found)) == sum(len(op.router._routes) for op in OPERATIONS)
+    guarded = {
+        (route.path, route.function, route.authorizer) for route in template_routes if route.authorizer
+    }
+    assert guarded == {
+        ("/v1/hello", "ExampleProtectedFunction", "AuthorizeFunction"),
+        ("/v1/workspaces/{workspace_id}/hello", "ExampleProtectedFunction", "AuthorizeFunction"),
+    }
 
 
 # The local server, in process, on the real template.
@@ -202,6 +210,33 @@ def test_the_local_server_routes_to_the_handlers(local_api: LocalApi, runtime: R
     assert (status, body) == (204, None)
     status, problem = _json(local_api.respond("GET", f"{TOKENS_URL}?limit=0", bearer, b""))
     assert status == 422 and problem["detail"][0]["loc"] == ["query", "limit"]
+
+
+def test_the_local_server_puts_the_authorizer_in_front_of_the_example_api(
+    local_api: LocalApi, runtime: Runtime
+) -> None:
+    from tests.conftest import issue, mint_admin
+
+    admin = mint_admin(runtime, "acme", "billing", ["*"])
+    hello_only = issue(runtime, admin, endpoint_paths=["/v1/hello"])
+    assert _json(local_api.respond("GET", "/v1/hello", [], b"")) == (401, {"message": "Unauthorized"})
+    bearer = [("Authorization", f"Bearer {hello_only.plaintext_token}")]
+    status, body = _json(local_api.respond("GET", "/v1/hello", bearer, b""))
+    assert (status, body["caller"]["token_id"]) == (200, hello_only.token.token_id)
+    refused = _json(local_api.respond("GET", "/v1/workspaces/ws1/hello", bearer, b""))
+    assert refused == (403, {"message": "Forbidden", "code": "FORBIDDEN_PATH"})
+
+
+def test_the_local_403_is_the_templates_gateway_response() -> None:
+    api = load_template()["Resources"]["ExampleApi"]["Properties"]
+    denied = api["GatewayResponses"]["ACCESS_DENIED"]
+    rendered = denied["ResponseTemplates"]["application/json"].replace(
+        "$context.authorizer.code", "RATE_LIMITED"
+    )
+    assert (denied["StatusCode"], json.loads(rendered)) == (
+        403,
+        {"message": "Forbidden", "code": "RATE_LIMITED"},
+    )
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nothing"), ("PUT", TOKENS_URL), ("GET", "/")])

@@ -1,0 +1,23 @@
+"""Lambda entry point of the REQUEST authorizer that other APIs attach; the logic is in shared."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.authorizer import authorize_request
+from shared.observability import count, logger, metrics
+from shared.runtime import get_runtime
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Answer one API Gateway REQUEST authorizer event with a policy, or a 401."""
+    runtime = get_runtime()
+    decision = authorize_request(runtime.repository, runtime.hasher, runtime.clock, runtime.settings, event)
+    logger.info("request authorized", extra={"code": decision.code.value, "resource": event.get("resource")})
+    count(f"Authorizer{decision.code.value.title().replace('_', '')}")
+    if decision.response is None:
+        # API Gateway's convention: exactly this message makes it answer 401 Unauthorized.
+        raise Exception("Unauthorized")
+    return decision.response
