@@ -29,12 +29,14 @@ def _router_routes(operation: Operation) -> set[tuple[str, str]]:
 
 def test_routes_match_the_routers(template: dict[str, Any]) -> None:
     in_code = set().union(*(_router_routes(operation) for operation in OPERATIONS))
-    assert {(route.method, route.path) for route in routes(template)} == in_code
+    # The routes behind the token authorizer are the example API's, not ours.
+    management = {(route.method, route.path) for route in routes(template) if route.authorizer is None}
+    assert management == in_code
 
 
 def test_each_api_function_serves_exactly_its_operation(template: dict[str, Any]) -> None:
     for spec in functions(template).values():
-        if not spec.routes:
+        if not spec.routes or spec.routes[0].authorizer is not None:
             continue
         module = import_module(spec.module)
         [operation] = [value for value in vars(module).values() if isinstance(value, Operation)]
