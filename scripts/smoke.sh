@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test over real HTTP: start `app-tokens serve` on a free port, then list, create and revoke
-# with curl, using the admin token the server prints, exactly as the README tells a newcomer to.
+# with curl (and call the example API through the token authorizer), using the admin token the server prints, exactly as the README tells a newcomer to.
 # Exits non-zero with the server's log on any unexpected status; always stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,8 +64,12 @@ expect 201 "create" -X POST -H "Authorization: Bearer $token" -H 'Content-Type: 
 new_id=$(field token_id)
 new_token=$(field plaintext_token)
 expect 200 "list with the new token" -H "Authorization: Bearer $new_token" "$url"
+expect 200 "the example API behind the authorizer" -H "Authorization: Bearer $new_token" "$api/v1/hello"
+expect 403 "a route asking for a permission the token lacks" -H "Authorization: Bearer $new_token" \
+  "$api/v1/workspaces/ws-1/hello"
 expect 204 "revoke" -X DELETE -H "Authorization: Bearer $token" "$url/$new_id"
 expect 401 "the revoked token" -H "Authorization: Bearer $new_token" "$url"
+expect 401 "the revoked token, at the authorizer" -H "Authorization: Bearer $new_token" "$api/v1/hello"
 expect 401 "no token" "$url"
 expect 422 "a bad limit" -H "Authorization: Bearer $token" "$url?limit=0"
 expect 404 "an unknown route" "$api/v1/nothing"
