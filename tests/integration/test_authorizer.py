@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, cast
 
@@ -33,7 +31,7 @@ from tests.conftest import (
     issue,
     mint_admin,
 )
-from tests.integration.test_concurrency import OneRequestAtATime
+from tests.integration.test_concurrency import OneRequestAtATime, admitted_across_threads
 from tests.integration.test_verify import operations  # noqa: F401 - a fixture
 
 ROUTES = {
@@ -242,14 +240,11 @@ def test_concurrent_requests_never_exceed_the_bucket(
 ) -> None:
     token = make(runtime, admin, rate_limit_rps=1, rate_limit_burst=6)
     runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, OneRequestAtATime(dynamodb)))
-    barrier = threading.Barrier(6)
 
-    def attempts(_: int) -> int:
-        barrier.wait()
-        return sum(authorize(request("GET", "/v1/x", token.plaintext_token))[0] == "Allow" for _ in range(4))
+    def attempt() -> bool:
+        return authorize(request("GET", "/v1/x", token.plaintext_token))[0] == "Allow"
 
-    with ThreadPoolExecutor(6) as pool:
-        allowed = sum(pool.map(attempts, range(6)))
+    allowed = admitted_across_threads(attempt, threads=6, each=4)
     assert 1 <= allowed <= 6  # 24 attempts, the clock stands still: never more than the burst
 
 

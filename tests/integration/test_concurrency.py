@@ -55,6 +55,18 @@ def serialized(runtime: Runtime, dynamodb: Any) -> None:
     runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, OneRequestAtATime(dynamodb)))
 
 
+def admitted_across_threads(attempt: Callable[[], bool], threads: int, each: int) -> int:
+    """How many of ``threads`` x ``each`` attempts, started together, were admitted."""
+    barrier = threading.Barrier(threads)
+
+    def attempts(_: int) -> int:
+        barrier.wait()
+        return sum(attempt() for _ in range(each))
+
+    with ThreadPoolExecutor(threads) as pool:
+        return sum(pool.map(attempts, range(threads)))
+
+
 def create(runtime: Runtime, admin: IssuedToken, name: str) -> IssuedToken:
     return issue(runtime, admin, name=name)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any, cast
 
@@ -16,7 +14,7 @@ from shared.services import IssuedToken, LifetimePolicy, revoke_token
 from shared.verification import RequestContext, VerifyCode, verify
 from tests.conftest import APP, ORG, TABLE, TOKENS_URL, FakeClock, Result, call, issue, mint_admin
 from tests.integration.test_api import assert_403, assert_404, assert_422
-from tests.integration.test_concurrency import OneRequestAtATime
+from tests.integration.test_concurrency import OneRequestAtATime, admitted_across_threads
 
 VERIFY = TOKENS_URL + "/verify"
 
@@ -140,19 +138,13 @@ def test_concurrent_requests_never_exceed_the_bucket(
 ) -> None:
     token = make(runtime, admin, rate_limit_rps=1, rate_limit_burst=10)
     runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, OneRequestAtATime(dynamodb)))
-    barrier = threading.Barrier(8)
 
-    def attempts(_: int) -> int:
-        barrier.wait()
-        return sum(
-            verify(
-                runtime.repository, runtime.hasher, runtime.clock, token.plaintext_token, RequestContext()
-            ).valid
-            for _ in range(5)
-        )
+    def attempt() -> bool:
+        return verify(
+            runtime.repository, runtime.hasher, runtime.clock, token.plaintext_token, RequestContext()
+        ).valid
 
-    with ThreadPoolExecutor(8) as pool:
-        allowed = sum(pool.map(attempts, range(8)))
+    allowed = admitted_across_threads(attempt, threads=8, each=5)
     assert 1 <= allowed <= 10  # the clock stands still: never more than the burst, across all threads
 
 
