@@ -5,6 +5,11 @@ that ``template.yaml`` routes it to. Powertools keeps the current event on a
 class attribute shared by every resolver, so requests go through the handlers
 one at a time (a lock), as one Lambda container would serve them.
 
+A route behind a Lambda authorizer in the template (the example API) gets its
+authorizer first, as API Gateway does: ``Unauthorized`` is a 401, a Deny a 403
+with the template's ``ACCESS_DENIED`` body, an Allow passes the policy's context
+on in ``requestContext.authorizer``. Decisions are never cached here.
+
 What differs from API Gateway, on purpose or for simplicity:
 
 - a path that no route matches, and a known path with another method, are a
