@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -96,14 +97,38 @@ def new_resolver() -> APIGatewayRestResolver:
 
     @resolver.not_found
     def _no_route(_: NotFoundError) -> Response[str]:
+        # API Gateway routed the request here, so its resource matched; Powertools' own route
+        # regex then refuses path ids with characters such as '#' or '\\'. Those ids are malformed
+        # (a 422 at the path, as the contract says), not a missing route.
+        malformed = _unroutable_path_parameter(resolver.current_event.path_parameters)
+        if malformed is not None:
+            return validation_response([malformed])
         return error_response(404, {"resource_type": "route", "resource_id": resolver.current_event.path})
 
     @resolver.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response[str]:
         logger.exception("unexpected failure", extra={"error_type": type(error).__name__})
-        return error_response(500)
+        return to_response(error)  # a persistent DynamoDB throttle or timeout is a 503, else a 500
 
     return resolver
+
+
+# Every path id of this API (org, app and token ids) is drawn from these characters.
+_PATH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _unroutable_path_parameter(parameters: Mapping[str, str] | None) -> dict[str, Any] | None:
+    """The 422 item for the first path parameter that no id of ours can be, if any."""
+    for name, value in (parameters or {}).items():
+        if not _PATH_ID.fullmatch(value):
+            return {
+                "loc": ["path", name],
+                "msg": f"String should match pattern '{_PATH_ID.pattern}'",
+                "type": "string_pattern_mismatch",
+                "input": value,
+                "ctx": {"pattern": _PATH_ID.pattern},
+            }
+    return None
 
 
 def _note_failed_authentication(failure: AuthenticationFailed) -> None:
@@ -182,7 +207,7 @@ def build_handler(operation: Operation) -> LambdaHandler:
             return _proxy_result(to_response(error))
         except Exception as error:
             logger.exception("unexpected failure before routing", extra={"error_type": type(error).__name__})
-            return _proxy_result(error_response(500))
+            return _proxy_result(to_response(error))
         token = _scope.set(RequestScope(runtime=runtime, caller=caller))
         try:
             return resolver.resolve(event, context)

@@ -1,0 +1,278 @@
+"""DynamoDB faults injected into every call of every endpoint, under botocore's own retries.
+
+The faults go in below botocore's retry layer: moto's ``before-send`` handler on the
+product's own client (``shared.aws.new_dynamodb_client``, with its retry configuration) is
+replaced by an injector that answers chosen attempts with a throttle, a server error, a read
+timeout or a transaction conflict, and hands every other attempt to moto. So what retries,
+how often and with what backoff is botocore's real behaviour, not a model of it.
+
+Each case fails the n-th DynamoDB call of one request, for n = 1, 2, ... until the request
+makes fewer calls. Which calls exist is learned from the requests themselves, not listed
+here; the expected answer is derived from three rules:
+
+- botocore retries throttles, server errors and timeouts with backoff, so one failed attempt
+  is invisible to the client (the usual status), and a failure that outlasts the retries is a
+  503 with ``Retry-After`` in our error shape;
+- a transaction cancelled by a conflict is not retried by botocore: a 503 at once;
+- the ``last_used_at`` write is best effort: its failure never changes the answer.
+
+After every request the table's invariants hold (``assert_invariants``), and a request that
+failed left the table exactly as it was (only ``last_used_at`` may have moved).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.exceptions import ReadTimeoutError
+from moto.core.botocore_stubber import MockRawResponse
+from moto.core.models import botocore_stubber
+
+from shared.aws import new_dynamodb_client
+from shared.lifecycle import CREATED, REVOKED, ROTATED
+from shared.repository import DynamoDBTokenRepository, record_from_item
+from shared.runtime import Runtime, set_runtime
+from shared.services import IssuedToken
+from shared.settings import Settings
+from tests.conftest import APP, HASH_KEY, ORG, TABLE, TOKENS_URL, FakeClock, Result, call, issue, mint_admin
+from tests.integration.test_api import assert_error
+
+THROTTLE = "throttle"
+SERVER_ERROR = "server_error"
+TIMEOUT = "timeout"
+CONFLICT = "conflict"
+RETRIED_BY_BOTOCORE = {THROTTLE, SERVER_ERROR, TIMEOUT}
+ONCE, ALWAYS = 1, 99  # failed attempts: one (a retry succeeds), or more than botocore makes
+
+
+@dataclass
+class Injected:
+    """One fault that reached a request: which call, what it was doing."""
+
+    operation: str
+    best_effort: bool
+    attempts: int = 0
+
+
+@dataclass
+class FaultInjector:
+    """Answers chosen attempts of one client's DynamoDB calls with a fault; moto serves the rest."""
+
+    kind: str | None = None
+    at_call: int = 0  # 1-based index of the logical call (retries are the same call) to fail
+    failures: int = 0  # how many attempts of that call fail
+    calls: int = 0
+    injected: list[Injected] = field(default_factory=list)
+    total_attempts_failed: int = 0
+
+    def plan(self, kind: str, at_call: int, failures: int) -> None:
+        self.kind, self.at_call, self.failures, self.calls = kind, at_call, failures, 0
+
+    def off(self) -> None:
+        self.kind = None
+
+    def __call__(self, request: Any, **kwargs: Any) -> Any:
+        attempt = int(request.headers.get("amz-sdk-request", b"attempt=1").decode().split(";")[0][8:])
+        if attempt == 1:
+            self.calls += 1
+        operation = request.headers["X-Amz-Target"].decode().rsplit(".", 1)[1]
+        if self.kind is None or self.calls != self.at_call:
+            return botocore_stubber(request=request, **kwargs)
+        if self.kind == CONFLICT and operation != "TransactWriteItems":
+            return botocore_stubber(request=request, **kwargs)  # only transactions can conflict
+        if attempt == 1:
+            body = json.loads(request.body or b"{}")
+            best_effort = "last_used_at" in json.dumps(body.get("TransactItems", []))
+            self.injected.append(Injected(operation, best_effort))
+        if attempt > self.failures:
+            return botocore_stubber(request=request, **kwargs)
+        self.injected[-1].attempts += 1
+        self.total_attempts_failed += 1
+        return self._fault(request, body=json.loads(request.body or b"{}"))
+
+    def _fault(self, request: Any, body: dict[str, Any]) -> Any:
+        if self.kind == TIMEOUT:
+            raise ReadTimeoutError(endpoint_url=request.url)
+        if self.kind == THROTTLE:
+            return _error(request, 400, "ProvisionedThroughputExceededException", {})
+        if self.kind == SERVER_ERROR:
+            return _error(request, 500, "InternalServerError", {})
+        reasons = [{"Code": "TransactionConflict"} for _ in body.get("TransactItems", [])]
+        return _error(request, 400, "TransactionCanceledException", {"CancellationReasons": reasons})
+
+
+def _error(request: Any, status: int, code: str, extra: dict[str, Any]) -> AWSResponse:
+    payload = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected", **extra}
+    headers = HTTPHeaders()
+    headers["Content-Type"] = "application/x-amz-json-1.0"
+    headers["x-amzn-ErrorType"] = code
+    return AWSResponse(request.url, status, headers, MockRawResponse(json.dumps(payload).encode()))
+
+
+@dataclass
+class Faulty:
+    runtime: Runtime
+    injector: FaultInjector
+    client: Any
+    sleeps: list[float]
+
+
+@pytest.fixture
+def faulty(aws: None, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faulty]:
+    """The product's DynamoDB client (its retry settings) with the injector in moto's place."""
+    client = new_dynamodb_client()
+    injector = FaultInjector()
+    client.meta.events.unregister("before-send", cast(Any, botocore_stubber))
+    client.meta.events.register("before-send", injector)
+    sleeps: list[float] = []
+    # botocore sleeps between attempts; the length is recorded (it proves backoff) but not slept.
+    monkeypatch.setattr("botocore.endpoint.time.sleep", sleeps.append)
+    repository = DynamoDBTokenRepository(TABLE, client)
+    repository.create_table()
+    runtime = Runtime(
+        settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository, clock=clock
+    )
+    set_runtime(runtime)
+    yield Faulty(runtime, injector, client, sleeps)
+    set_runtime(None)
+
+
+def table_items(client: Any) -> list[dict[str, Any]]:
+    """Every item (a test may scan; the product never does)."""
+    items: list[dict[str, Any]] = client.scan(TableName=TABLE, ConsistentRead=True)["Items"]
+    return items
+
+
+def assert_invariants(items: list[dict[str, Any]]) -> None:
+    """No half-written token: both items or none, in agreement, each change with its events."""
+    metadata = {i["SK"]["S"].removeprefix("TOKEN#"): i for i in items if i["SK"]["S"].startswith("TOKEN#")}
+    credentials = {i["PK"]["S"].removeprefix("TOKEN#"): i for i in items if i["SK"]["S"] == "CREDENTIAL"}
+    events = [i for i in items if i["PK"]["S"].startswith("OUTBOX#")]
+    assert set(metadata) == set(credentials), "a token without its lookup item, or the reverse"
+    for token_id, item in metadata.items():
+        credential = credentials[token_id]
+        assert record_from_item(item) == record_from_item(credential), token_id
+        assert item.get("rotated_at") == credential.get("rotated_at"), token_id
+        assert "access_hash" in credential and "refresh_hash" in credential, token_id
+        if "revoked_at" in item:
+            assert "expiry_shard" not in item and "purge_at" in item and "purge_at" in credential
+
+    def count(detail_type: str, token_id: str) -> int:
+        return sum(
+            1 for e in events if e["detail_type"]["S"] == detail_type and e["token_id"]["S"] == token_id
+        )
+
+    for token_id, item in metadata.items():
+        rotations = len(credentials[token_id].get("previous_refresh_hashes", {}).get("L", []))
+        bootstrap = item["name"]["S"].startswith("bootstrap token")
+        assert count(CREATED, token_id) == 1 or bootstrap, token_id  # bootstrap tokens emit one too
+        assert count(REVOKED, token_id) == (1 if "revoked_at" in item else 0), token_id
+        assert count(ROTATED, token_id) == rotations, token_id
+    assert {e["token_id"]["S"] for e in events} <= set(metadata), "an event about no token"
+
+
+def without_last_use(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        ({k: v for k, v in item.items() if k != "last_used_at"} for item in items),
+        key=lambda i: (i["PK"]["S"], i["SK"]["S"]),
+    )
+
+
+# ---- the requests, each with the state it needs made fresh (before any fault is planned) --------
+
+Prepared = tuple[int, Callable[[], Result]]
+
+
+def _list(env: Faulty, admin: IssuedToken) -> Prepared:
+    return 200, lambda: call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+
+
+def _create(env: Faulty, admin: IssuedToken) -> Prepared:
+    return 201, lambda: call(
+        "create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "f"}
+    )
+
+
+def _revoke(env: Faulty, admin: IssuedToken) -> Prepared:
+    path = f"{TOKENS_URL}/{issue(env.runtime, admin).token.token_id}"
+    return 204, lambda: call(
+        "revoke_token", "DELETE", path, token=admin.plaintext_token, body={"reason": "fault"}
+    )
+
+
+def _refresh(env: Faulty, admin: IssuedToken) -> Prepared:
+    target = issue(env.runtime, admin)
+    path = f"{TOKENS_URL}/{target.token.token_id}/refresh"
+    return 200, lambda: call(
+        "refresh_token", "POST", path, body={"refresh_token": target.refresh_token_plaintext}
+    )
+
+
+def _verify(env: Faulty, admin: IssuedToken) -> Prepared:
+    target = issue(env.runtime, admin, rate_limit_rps=5)  # a rate limit: one more write to fail
+    body = {"token": target.plaintext_token}
+    path = TOKENS_URL + "/verify"
+    return 200, lambda: call("verify_token", "POST", path, token=admin.plaintext_token, body=body)
+
+
+REQUESTS: dict[str, Callable[[Faulty, IssuedToken], Prepared]] = {
+    "list": _list,
+    "create": _create,
+    "revoke": _revoke,
+    "refresh": _refresh,
+    "verify": _verify,
+}
+
+
+def expected_status(kind: str, failures: int, injected: Injected, success: int) -> int:
+    """The answer the three rules of the module docstring give."""
+    if injected.best_effort:
+        return success
+    if kind in RETRIED_BY_BOTOCORE and failures == ONCE:
+        return success
+    return 503
+
+
+@pytest.mark.parametrize("failures", [ONCE, ALWAYS], ids=["once", "always"])
+@pytest.mark.parametrize("kind", [THROTTLE, SERVER_ERROR, TIMEOUT, CONFLICT])
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_a_fault_in_every_call(faulty: Faulty, clock: FakeClock, name: str, kind: str, failures: int) -> None:
+    admin = mint_admin(faulty.runtime, ORG, APP, ["*"])
+    injector = faulty.injector
+    for at_call in range(1, 20):
+        clock.advance(minutes=2)  # every request then also writes last_used_at: one more call to fail
+        injector.off()
+        success, run = REQUESTS[name](faulty, admin)
+        before = table_items(faulty.client)
+        injected_before = len(injector.injected)
+        injector.plan(kind, at_call, failures)
+        result = run()
+        made = injector.calls
+        injector.off()
+        if made < at_call:
+            break  # the request made fewer calls: every one of them was tried
+        if len(injector.injected) == injected_before:
+            continue  # that call cannot have this fault (a conflict needs a transaction)
+        injected = injector.injected[-1]
+        want = expected_status(kind, failures, injected, success)
+        assert result.status == want, (name, kind, failures, at_call, injected, result.body)
+        after = table_items(faulty.client)
+        assert_invariants(after)
+        if kind in RETRIED_BY_BOTOCORE and not injected.best_effort:
+            assert injected.attempts == (1 if failures == ONCE else 4)  # botocore's 1 + 3 retries
+        if want != 503:
+            continue
+        assert_error(
+            result, 503, "SERVICE_UNAVAILABLE", "The service is busy; retry after the time in Retry-After", {}
+        )
+        assert int(result.headers["retry-after"]) >= 1
+        assert "injected" not in (result.body or "")
+        assert without_last_use(after) == without_last_use(before), "a failed request wrote something"
+    assert injector.injected, "no call of this request could take this fault"
+    if kind in RETRIED_BY_BOTOCORE:
+        assert faulty.sleeps and all(s >= 0 for s in faulty.sleeps), "botocore never backed off"
