@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -145,18 +146,19 @@ def _header(event: Mapping[str, Any], name: str) -> str | None:
 
 
 def _check_body_encoding(event: Mapping[str, Any]) -> None:
-    """Refuse what Powertools would turn into a 500: non-UTF-8 bytes and non-JSON bodies."""
+    """Refuse what Powertools would turn into a 500: non-UTF-8 bytes, non-JSON and too deep JSON."""
     body = event.get("body")
     if not body:
         return
     if event.get("isBase64Encoded"):
         try:
-            base64.b64decode(body, validate=True).decode("utf-8")
+            body = base64.b64decode(body, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
             raise InvalidInput(
                 ("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}
             ) from None
     content_type = (_header(event, "content-type") or "application/json").strip().lower()
+    _lower_content_type(event)
     if not content_type.startswith("application/json"):
         raise InvalidInput(
             ("header", "content-type"),
@@ -165,6 +167,25 @@ def _check_body_encoding(event: Mapping[str, Any]) -> None:
             content_type,
             {"expected": "application/json"},
         )
+    try:
+        json.loads(body)
+    except RecursionError:
+        # json.loads recurses once per level: JSON nested deeper than the interpreter's recursion
+        # limit (about 1,000) raises inside Powertools' parsing, which would be a 500.
+        raise InvalidInput(("body",), "JSON is nested too deeply", "json_too_deep", None, {}) from None
+    except ValueError:
+        pass  # malformed JSON: Powertools reports it, with the position
+
+
+def _lower_content_type(event: Mapping[str, Any]) -> None:
+    """Media types are case-insensitive (RFC 9110), but Powertools compares ``application/json`` as is."""
+    for field in ("headers", "multiValueHeaders"):
+        headers = event.get(field)
+        if not isinstance(headers, dict):
+            continue
+        for name, value in headers.items():
+            if name.lower() == "content-type":
+                headers[name] = [v.lower() for v in value] if isinstance(value, list) else str(value).lower()
 
 
 def _proxy_result(response: Response[str]) -> dict[str, Any]:

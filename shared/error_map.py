@@ -70,17 +70,39 @@ _SECRET_SHAPE = re.compile(r"a(?:tok|ref)_[0-9a-z]{26}_[0-9A-Za-z]+")
 REDACTED = "[redacted]"
 
 
-def _jsonable(value: Any) -> Any:
-    """The echoed input, JSON-safe, with secret-shaped text redacted (a 422 must not carry a secret)."""
+# A 422 echoes what was refused, within bounds: a hostile body may be megabytes long or nested
+# hundreds of levels deep, and its echo must neither blow up the response nor the recursion here.
+ECHO_MAX_CHARS = 1024
+ECHO_MAX_ITEMS = 100
+ECHO_MAX_DEPTH = 16
+TRUNCATED = "[truncated]"
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """The echoed input, JSON-safe and bounded, with secret-shaped text redacted.
+
+    A 422 must not carry a secret, nor grow with a hostile input.
+    """
+    if depth > ECHO_MAX_DEPTH:
+        return TRUNCATED
     if isinstance(value, str):
-        return _SECRET_SHAPE.sub(REDACTED, value)
+        # Redacted before it is cut, so that a cut can never leave part of a secret behind.
+        text = _SECRET_SHAPE.sub(REDACTED, value)
+        return text if len(text) <= ECHO_MAX_CHARS else text[:ECHO_MAX_CHARS] + TRUNCATED
     if value is None or isinstance(value, int | float | bool):
         return value
     if isinstance(value, Mapping):
-        return {str(key): _jsonable(item) for key, item in value.items()}
+        pairs = list(value.items())
+        echoed = {
+            str(key)[:ECHO_MAX_CHARS]: _jsonable(item, depth + 1) for key, item in pairs[:ECHO_MAX_ITEMS]
+        }
+        if len(pairs) > ECHO_MAX_ITEMS:
+            echoed[TRUNCATED] = len(pairs) - ECHO_MAX_ITEMS
+        return echoed
     if isinstance(value, list | tuple):
-        return [_jsonable(item) for item in value]
-    return str(value)
+        items = [_jsonable(item, depth + 1) for item in value[:ECHO_MAX_ITEMS]]
+        return [*items, TRUNCATED] if len(value) > ECHO_MAX_ITEMS else items
+    return _jsonable(str(value), depth)
 
 
 def validation_response(errors: Iterable[Mapping[str, Any]]) -> Response[str]:

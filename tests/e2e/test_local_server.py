@@ -165,6 +165,14 @@ def test_what_http_server_refuses_is_in_our_shape(server: Server) -> None:
     assert set(body) == {"error", "message", "details", "timestamp", "status_code"}
 
 
+def test_a_body_of_a_megabyte_and_more_is_a_422_over_http(server: Server) -> None:
+    """Under the 10 MiB limit, read whole and refused by the model, in our shape."""
+    for size in (1024 * 1024, 4 * 1024 * 1024):
+        status, body = request(server, "POST", TOKENS, server.admin_token, {"name": "n" * size})
+        assert status == 422 and body["detail"][0]["loc"] == ["body", "name"]
+        assert len(body["detail"][0]["input"]) < 2048  # the echo is bounded
+
+
 def test_the_docs(server: Server) -> None:
     status, document = request(server, "GET", "/openapi.json")
     assert status == 200 and "/v1/orgs/{org_id}/apps/{app_id}/tokens" in document["paths"]
