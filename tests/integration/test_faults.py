@@ -276,3 +276,57 @@ def test_a_fault_in_every_call(faulty: Faulty, clock: FakeClock, name: str, kind
     assert injector.injected, "no call of this request could take this fault"
     if kind in RETRIED_BY_BOTOCORE:
         assert faulty.sleeps and all(s >= 0 for s in faulty.sleeps), "botocore never backed off"
+
+
+# ---- the hashing key's store down at a cold start ------------------------------------------------
+
+KEY_PARAMETER = "/app-tokens/token-hash-key"
+
+
+def test_the_key_store_down_at_cold_start_is_a_clean_500_then_recovers(
+    aws: None, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SSM unreachable while a new container loads the key: a 500 that says nothing, a log line
+    that says why, and the first request after SSM is back succeeds (a failure is not cached)."""
+    import boto3
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+    from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
+    from botocore.exceptions import EndpointConnectionError
+
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda _: None)  # SSM's own retries, unslept
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    repository = DynamoDBTokenRepository(TABLE, dynamodb)
+    repository.create_table()
+    keyed = Runtime(settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository)
+    keyed.clock = clock
+    admin = mint_admin(keyed, ORG, APP, ["app_tokens:list"])
+
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name=KEY_PARAMETER, Value=HASH_KEY, Type="SecureString")
+    down = {"now": True}
+
+    def unreachable(request: Any, **kwargs: Any) -> Any:
+        if down["now"]:
+            raise EndpointConnectionError(endpoint_url=request.url)
+        return botocore_stubber(request=request, **kwargs)
+
+    ssm.meta.events.unregister("before-send", cast(Any, botocore_stubber))
+    ssm.meta.events.register("before-send", unreachable)
+    monkeypatch.setitem(DEFAULT_PROVIDERS, "ssm", SSMProvider(boto3_client=ssm))  # a cold cache
+    settings = Settings(table_name=TABLE, token_hash_key_parameter=KEY_PARAMETER)
+    set_runtime(Runtime(settings=settings, repository=repository, clock=clock))
+    try:
+        for _ in range(2):  # and again: the failure was not cached
+            result = call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+            assert_error(result, 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred", {})
+            assert "EndpointConnection" not in (result.body or "") and "ssm" not in (result.body or "")
+        failures = [r for r in caplog.records if getattr(r, "error_type", None) == "KeyUnavailable"]
+        assert len(failures) == 2 and all(r.levelname == "ERROR" for r in failures)
+        assert str(failures[0].exc_info[1]) == (  # type: ignore[index]
+            f"the token hashing key could not be read from SSM parameter {KEY_PARAMETER}: "
+            "GetParameterError <- EndpointConnectionError"
+        )
+        down["now"] = False
+        assert call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token).status == 200
+    finally:
+        set_runtime(None)
