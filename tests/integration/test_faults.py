@@ -34,13 +34,13 @@ from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
 from shared.aws import new_dynamodb_client
-from shared.lifecycle import CREATED, REVOKED, ROTATED
-from shared.repository import DynamoDBTokenRepository, record_from_item
+from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime, set_runtime
 from shared.services import IssuedToken
 from shared.settings import Settings
 from tests.conftest import APP, HASH_KEY, ORG, TABLE, TOKENS_URL, FakeClock, Result, call, issue, mint_admin
 from tests.integration.test_api import assert_error
+from tests.invariants import assert_invariants, table_items
 
 THROTTLE = "throttle"
 SERVER_ERROR = "server_error"
@@ -140,40 +140,6 @@ def faulty(aws: None, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iter
     set_runtime(runtime)
     yield Faulty(runtime, injector, client, sleeps)
     set_runtime(None)
-
-
-def table_items(client: Any) -> list[dict[str, Any]]:
-    """Every item (a test may scan; the product never does)."""
-    items: list[dict[str, Any]] = client.scan(TableName=TABLE, ConsistentRead=True)["Items"]
-    return items
-
-
-def assert_invariants(items: list[dict[str, Any]]) -> None:
-    """No half-written token: both items or none, in agreement, each change with its events."""
-    metadata = {i["SK"]["S"].removeprefix("TOKEN#"): i for i in items if i["SK"]["S"].startswith("TOKEN#")}
-    credentials = {i["PK"]["S"].removeprefix("TOKEN#"): i for i in items if i["SK"]["S"] == "CREDENTIAL"}
-    events = [i for i in items if i["PK"]["S"].startswith("OUTBOX#")]
-    assert set(metadata) == set(credentials), "a token without its lookup item, or the reverse"
-    for token_id, item in metadata.items():
-        credential = credentials[token_id]
-        assert record_from_item(item) == record_from_item(credential), token_id
-        assert item.get("rotated_at") == credential.get("rotated_at"), token_id
-        assert "access_hash" in credential and "refresh_hash" in credential, token_id
-        if "revoked_at" in item:
-            assert "expiry_shard" not in item and "purge_at" in item and "purge_at" in credential
-
-    def count(detail_type: str, token_id: str) -> int:
-        return sum(
-            1 for e in events if e["detail_type"]["S"] == detail_type and e["token_id"]["S"] == token_id
-        )
-
-    for token_id, item in metadata.items():
-        rotations = len(credentials[token_id].get("previous_refresh_hashes", {}).get("L", []))
-        bootstrap = item["name"]["S"].startswith("bootstrap token")
-        assert count(CREATED, token_id) == 1 or bootstrap, token_id  # bootstrap tokens emit one too
-        assert count(REVOKED, token_id) == (1 if "revoked_at" in item else 0), token_id
-        assert count(ROTATED, token_id) == rotations, token_id
-    assert {e["token_id"]["S"] for e in events} <= set(metadata), "an event about no token"
 
 
 def without_last_use(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -330,3 +296,20 @@ def test_the_key_store_down_at_cold_start_is_a_clean_500_then_recovers(
         assert call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token).status == 200
     finally:
         set_runtime(None)
+
+
+def test_the_invariants_catch_what_they_guard(runtime: Runtime, admin: IssuedToken) -> None:
+    """Each kind of damage the faults could do is caught: the checks can fail."""
+    client: Any = runtime.repository.client  # type: ignore[attr-defined]
+    items = table_items(client)
+    assert_invariants(items)
+    credential = next(i for i in items if i["SK"]["S"] == "CREDENTIAL")
+    damaged = [
+        [i for i in items if i is not credential],  # a token without its lookup item
+        [{**i, "revoked_at": {"S": "2026-11-01T12:00:00.000000Z"}} if i is credential else i for i in items],
+        [{k: v for k, v in i.items() if k != "refresh_hash"} for i in items],  # half-rotated
+        [i for i in items if not i["PK"]["S"].startswith("OUTBOX#")],  # a change without its event
+    ]
+    for broken in damaged:
+        with pytest.raises(AssertionError):
+            assert_invariants(broken)
