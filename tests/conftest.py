@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,8 +34,14 @@ __all__ = ["leak_guard"]  # an autouse fixture: every test is checked for leaks 
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """The leak guard's totals, for the README's figures."""
+    """The leak guard's and the fault injector's totals, for the README's figures."""
     terminalreporter.write_line(summary())
+    faults = sys.modules.get("tests.integration.test_faults")
+    if faults is not None:
+        totals = faults.TOTALS
+        terminalreporter.write_line(
+            f"faults: {totals['requests']} requests faulted, {totals['attempts']} attempts failed"
+        )
 
 
 @dataclass

@@ -48,6 +48,8 @@ TIMEOUT = "timeout"
 CONFLICT = "conflict"
 RETRIED_BY_BOTOCORE = {THROTTLE, SERVER_ERROR, TIMEOUT}
 ONCE, ALWAYS = 1, 99  # failed attempts: one (a retry succeeds), or more than botocore makes
+# Totals for the end of the run (tests/conftest.py prints them): requests faulted, attempts failed.
+TOTALS = {"requests": 0, "attempts": 0}
 
 
 @dataclass
@@ -225,6 +227,8 @@ def test_a_fault_in_every_call(faulty: Faulty, clock: FakeClock, name: str, kind
         if len(injector.injected) == injected_before:
             continue  # that call cannot have this fault (a conflict needs a transaction)
         injected = injector.injected[-1]
+        TOTALS["requests"] += 1
+        TOTALS["attempts"] += injected.attempts
         want = expected_status(kind, failures, injected, success)
         assert result.status == want, (name, kind, failures, at_call, injected, result.body)
         after = table_items(faulty.client)
