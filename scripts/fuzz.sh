@@ -6,6 +6,7 @@
 #   FUZZ_EXAMPLES  examples per operation and phase (default 40)
 #   FUZZ_SEED      the seed (default 20261129)
 #   FUZZ_PHASES    phases to run (default: all four)
+#   FUZZ_LOG       a file to keep the server's log in (its access lines show every request)
 # `make fuzz-long` runs 15 minutes with 500 examples. Exits with schemathesis's status.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,7 @@ stop() {
 }
 cleanup() {
   stop
+  if [ -n "${FUZZ_LOG:-}" ]; then cp "$log" "$FUZZ_LOG"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -42,7 +44,9 @@ token=$(sed -n 's/^ADMIN_TOKEN=//p' "$out")
 
 echo "fuzz: seed $seed, at most $seconds s and $examples examples per operation and phase"
 status=0
-PYTHONPATH=. "$BIN/st" --config-file tests/fuzz/schemathesis.toml run "$api/openapi.json" \
+# The admin token's id (atok_<id>_<secret>): the hooks never let the run revoke its own credential.
+protected=$(echo "$token" | cut -d_ -f2)
+FUZZ_PROTECTED_TOKEN_ID="$protected" PYTHONPATH=. "$BIN/st" --config-file tests/fuzz/schemathesis.toml run "$api/openapi.json" \
   --header "Authorization: Bearer $token" \
   --seed "$seed" --max-time "$seconds" --max-examples "$examples" \
   --generation-database none --no-color ${FUZZ_PHASES:+--phases "$FUZZ_PHASES"} \

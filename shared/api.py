@@ -168,13 +168,23 @@ def _check_body_encoding(event: Mapping[str, Any]) -> None:
             {"expected": "application/json"},
         )
     try:
-        json.loads(body)
+        parsed = json.loads(body)
     except RecursionError:
         # json.loads recurses once per level: JSON nested deeper than the interpreter's recursion
         # limit (about 1,000) raises inside Powertools' parsing, which would be a 500.
         raise InvalidInput(("body",), "JSON is nested too deeply", "json_too_deep", None, {}) from None
     except ValueError:
-        pass  # malformed JSON: Powertools reports it, with the position
+        return  # malformed JSON: Powertools reports it, with the position
+    if parsed is not None and not isinstance(parsed, dict):
+        # Every body of this API is an object (revoke's may be null). Powertools lets some arrays
+        # through an optional body (`[null, null]` revoked a token), so anything else stops here.
+        raise InvalidInput(
+            ("body",),
+            "Input should be a valid dictionary or object to extract fields from",
+            "model_attributes_type",
+            parsed,
+            {},
+        )
 
 
 def _lower_content_type(event: Mapping[str, Any]) -> None:

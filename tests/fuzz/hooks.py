@@ -9,6 +9,11 @@ document can still be a documented 422:
 - a list's ``next_token`` is only valid when this server signed it for this org and app (the
   document's ``NextPage`` link supplies real ones).
 
+One more hook keeps the run's own credential alive: the document's links let the stateful
+phase take a token id from a list page and revoke it, and the first id on the page can be the
+admin token the run authenticates with (``FUZZ_PROTECTED_TOKEN_ID``). Revoking it is allowed
+(and tested elsewhere); here it would turn the rest of the run into 401s.
+
 The hooks move a schema-valid ``expires_at`` into that window, drop a schema-valid query
 reason when the body has one too and drop a made-up cursor, so that
 ``positive_data_acceptance`` keeps its full strength (no 422 allowed) for everything else.
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,3 +95,20 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) ->
     ):
         del case.query["reason"]
     return case
+
+
+@schemathesis.hook
+def before_call(
+    context: schemathesis.HookContext, case: schemathesis.Case[Any], kwargs: dict[str, Any]
+) -> None:
+    """Never revoke the run's own credential, whichever phase (or link) chose the token id.
+
+    ``before_call`` rather than ``map_case``: ids captured from earlier responses are filled in
+    after generation, so only the call itself sees the id that will be sent.
+    """
+    operation = context.operation
+    protected = os.environ.get("FUZZ_PROTECTED_TOKEN_ID")
+    if operation is None or not protected or str(operation.method).upper() != "DELETE":
+        return
+    if (case.path_parameters or {}).get("token_id") == protected:
+        case.path_parameters["token_id"] = "0" * 26  # well-formed, not ours: a 404

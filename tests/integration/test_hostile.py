@@ -385,6 +385,20 @@ def test_a_reason_given_twice_in_the_query_is_422(runtime: Runtime, admin: Issue
 # ---- regressions found by the fuzzer ------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("name", "method", "path", "bearer"), BODY_ENDPOINTS)
+@pytest.mark.parametrize("raw", ["[null, null]", "[null]", "[]", "[{}]", "5", '"x"', "true"])
+def test_a_body_that_is_no_object_is_422(
+    runtime: Runtime, admin: IssuedToken, name: str, method: str, path: str, bearer: bool, raw: str
+) -> None:
+    """Found by schemathesis: `[null, null]` as a revoke body was taken for no body, and revoked."""
+    target = issue(runtime, admin)
+    path = path.replace("0123456789abcdefghjkmnpqrs", target.token.token_id)
+    result = call(name, method, path, token=admin.plaintext_token if bearer else None, raw_body=raw)
+    assert_422(result, ["body"])
+    stored = runtime.repository.get_token(ORG, APP, target.token.token_id)
+    assert stored is not None and stored.revoked_at is None
+
+
 def test_integral_floats_are_integers_as_the_document_says(admin: IssuedToken) -> None:
     body = {"name": "f", "rate_limit_rps": 5.0, "rate_limit_burst": 10.0}
     assert schema_valid("TokenCreate", body)
