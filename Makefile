@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate sam-build smoke ci clean
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate sam-build smoke fuzz fuzz-long ci clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,13 @@ sam-build:
 smoke: install  ## the local server over real HTTP: list, create, revoke
 	scripts/smoke.sh
 
-ci: test lint typecheck openapi-check sam-validate smoke
+fuzz: install  ## schemathesis on the local server: every phase and check, seed fixed, 100 s
+	scripts/fuzz.sh
+
+fuzz-long: install  ## the same for 15 minutes and 500 examples per operation and phase
+	FUZZ_SECONDS=900 FUZZ_EXAMPLES=500 scripts/fuzz.sh
+
+ci: test lint typecheck openapi-check sam-validate smoke fuzz
 
 clean:
 	rm -rf $(VENV) .sam-venv .aws-sam .pytest_cache .mypy_cache .ruff_cache

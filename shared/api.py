@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
+import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -97,14 +99,38 @@ def new_resolver() -> APIGatewayRestResolver:
 
     @resolver.not_found
     def _no_route(_: NotFoundError) -> Response[str]:
+        # API Gateway routed the request here, so its resource matched; Powertools' own route
+        # regex then refuses path ids with characters such as '#' or '\\'. Those ids are malformed
+        # (a 422 at the path, as the contract says), not a missing route.
+        malformed = _unroutable_path_parameter(resolver.current_event.path_parameters)
+        if malformed is not None:
+            return validation_response([malformed])
         return error_response(404, {"resource_type": "route", "resource_id": resolver.current_event.path})
 
     @resolver.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response[str]:
         logger.exception("unexpected failure", extra={"error_type": type(error).__name__})
-        return error_response(500)
+        return to_response(error)  # a persistent DynamoDB throttle or timeout is a 503, else a 500
 
     return resolver
+
+
+# Every path id of this API (org, app and token ids) is drawn from these characters.
+_PATH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _unroutable_path_parameter(parameters: Mapping[str, str] | None) -> dict[str, Any] | None:
+    """The 422 item for the first path parameter that no id of ours can be, if any."""
+    for name, value in (parameters or {}).items():
+        if not _PATH_ID.fullmatch(value):
+            return {
+                "loc": ["path", name],
+                "msg": f"String should match pattern '{_PATH_ID.pattern}'",
+                "type": "string_pattern_mismatch",
+                "input": value,
+                "ctx": {"pattern": _PATH_ID.pattern},
+            }
+    return None
 
 
 def _note_failed_authentication(failure: AuthenticationFailed) -> None:
@@ -114,18 +140,19 @@ def _note_failed_authentication(failure: AuthenticationFailed) -> None:
 
 
 def _check_body_encoding(event: Mapping[str, Any]) -> None:
-    """Refuse what Powertools would turn into a 500: non-UTF-8 bytes and non-JSON bodies."""
+    """Refuse what Powertools would turn into a 500: non-UTF-8 bytes, non-JSON and too deep JSON."""
     body = event.get("body")
     if not body:
         return
     if event.get("isBase64Encoded"):
         try:
-            base64.b64decode(body, validate=True).decode("utf-8")
+            body = base64.b64decode(body, validate=True).decode("utf-8")
         except (binascii.Error, ValueError):
             raise InvalidInput(
                 ("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}
             ) from None
     content_type = (header(event, "content-type") or "application/json").strip().lower()
+    _lower_content_type(event)
     if not content_type.startswith("application/json"):
         raise InvalidInput(
             ("header", "content-type"),
@@ -134,6 +161,35 @@ def _check_body_encoding(event: Mapping[str, Any]) -> None:
             content_type,
             {"expected": "application/json"},
         )
+    try:
+        parsed = json.loads(body)
+    except RecursionError:
+        # json.loads recurses once per level: JSON nested deeper than the interpreter's recursion
+        # limit (about 1,000) raises inside Powertools' parsing, which would be a 500.
+        raise InvalidInput(("body",), "JSON is nested too deeply", "json_too_deep", None, {}) from None
+    except ValueError:
+        return  # malformed JSON: Powertools reports it, with the position
+    if parsed is not None and not isinstance(parsed, dict):
+        # Every body of this API is an object (revoke's may be null). Powertools lets some arrays
+        # through an optional body (`[null, null]` revoked a token), so anything else stops here.
+        raise InvalidInput(
+            ("body",),
+            "Input should be a valid dictionary or object to extract fields from",
+            "model_attributes_type",
+            parsed,
+            {},
+        )
+
+
+def _lower_content_type(event: Mapping[str, Any]) -> None:
+    """Media types are case-insensitive (RFC 9110), but Powertools compares ``application/json`` as is."""
+    for field in ("headers", "multiValueHeaders"):
+        headers = event.get(field)
+        if not isinstance(headers, dict):
+            continue
+        for name, value in headers.items():
+            if name.lower() == "content-type":
+                headers[name] = [v.lower() for v in value] if isinstance(value, list) else str(value).lower()
 
 
 def _proxy_result(response: Response[str]) -> dict[str, Any]:
@@ -184,7 +240,7 @@ def build_handler(operation: Operation) -> LambdaHandler:
             return _proxy_result(to_response(error))
         except Exception as error:
             logger.exception("unexpected failure before routing", extra={"error_type": type(error).__name__})
-            return _proxy_result(error_response(500))
+            return _proxy_result(to_response(error))
         token = _scope.set(RequestScope(runtime=runtime, caller=caller))
         try:
             return resolver.resolve(event, context)

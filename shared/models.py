@@ -8,6 +8,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -57,13 +58,25 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
-_AT_MOST_100 = Field(max_length=MAX_LIST_ITEMS)
+# uniqueItems tells the OpenAPI document what _unique enforces, so that clients (and the fuzzer)
+# know a list with a repeated item is invalid before they send it.
+_AT_MOST_100 = Field(max_length=MAX_LIST_ITEMS, json_schema_extra={"uniqueItems": True})
 Scopes = Annotated[list[Scope], _AT_MOST_100, AfterValidator(_unique)]
 Permissions = Annotated[list[Permission], _AT_MOST_100, AfterValidator(_unique)]
 ResourceIds = Annotated[list[ResourceId], _AT_MOST_100, AfterValidator(_unique)]
 EndpointPaths = Annotated[list[EndpointPath], _AT_MOST_100, AfterValidator(_unique)]
-RateLimitRps = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_RPS)]
-RateLimitBurst = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_BURST)]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 445.0 as an integer, and the document says "integer": accept a float
+    # with no fractional part. Strings and booleans stay refused (strict int after this).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+RateLimitRps = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_RPS), BeforeValidator(_integral)]
+RateLimitBurst = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_BURST), BeforeValidator(_integral)]
 
 
 class TokenCreate(BaseModel):
@@ -101,6 +114,13 @@ class TokenRefresh(BaseModel):
     refresh_token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)]
 
 
+# A request path: no whitespace nor control characters. Spelled out rather than with \s, which
+# means one set of characters in Python (U+0085 and U+001C-U+001F included) and another in the
+# ECMAScript regexes that JSON Schema validators use (U+FEFF included): the document must refuse
+# exactly what the service refuses.
+_REQUEST_PATH = r"^/[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*$"
+
+
 class TokenVerify(BaseModel):
     """The body of the verify endpoint: the token and, optionally, what its bearer wants to do."""
 
@@ -108,7 +128,7 @@ class TokenVerify(BaseModel):
 
     token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=512)]
     method: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{1,16}$")] | None = None
-    path: Annotated[str, StringConstraints(strict=True, max_length=2048, pattern=r"^/[^\s]*$")] | None = None
+    path: Annotated[str, StringConstraints(strict=True, max_length=2048, pattern=_REQUEST_PATH)] | None = None
     scopes: Scopes = []
     permission: Permission | None = None
     workspace_id: ResourceId | None = None

@@ -45,7 +45,20 @@ def load_hash_key(settings: Settings) -> bytes:
     except KeyUnavailable:
         raise
     except Exception as error:
-        raise KeyUnavailable(f"the token hashing key could not be read: {type(error).__name__}") from error
+        # The log line must say why: where the key was read from and what failed underneath
+        # (Powertools wraps botocore's error, e.g. EndpointConnectionError, in GetParameterError).
+        source = (
+            f"SSM parameter {settings.token_hash_key_parameter}"
+            if settings.token_hash_key_parameter
+            else f"secret {settings.token_hash_key_secret_id}"
+        )
+        causes = [type(error).__name__]
+        underneath = error.__cause__ or error.__context__
+        if underneath is not None:
+            causes.append(type(underneath).__name__)
+        raise KeyUnavailable(
+            f"the token hashing key could not be read from {source}: {' <- '.join(causes)}"
+        ) from error
     if isinstance(value, bytes):
         return value
     return str(value).encode()

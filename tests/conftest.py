@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,12 +21,27 @@ from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime, set_runtime
 from shared.services import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
 from shared.settings import Settings
+from tests.leak_guard import check_table, leak_guard, record_response, summary
 
 TABLE = "app-tokens-test"
 HASH_KEY = "test-hash-key-that-is-long-enough-0123456789"
 ORG = "acme"
 APP = "billing"
 TOKENS_URL = f"/v1/orgs/{ORG}/apps/{APP}/tokens"
+
+
+__all__ = ["leak_guard"]  # an autouse fixture: every test is checked for leaks (tests/leak_guard.py)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The leak guard's and the fault injector's totals, for the README's figures."""
+    terminalreporter.write_line(summary())
+    faults = sys.modules.get("tests.integration.test_faults")
+    if faults is not None:
+        totals = faults.TOTALS
+        terminalreporter.write_line(
+            f"faults: {totals['requests']} requests faulted, {totals['attempts']} attempts failed"
+        )
 
 
 @dataclass
@@ -84,6 +100,8 @@ def runtime(repository: DynamoDBTokenRepository, clock: FakeClock) -> Iterator[R
     )
     set_runtime(current)
     yield current
+    # Before moto's table goes away: no secret in it, hashes only where they belong.
+    check_table(repository.client.scan(TableName=TABLE, ConsistentRead=True)["Items"])
     set_runtime(None)
 
 
@@ -182,6 +200,7 @@ def call(
     flat = {k.lower(): v for k, v in (result.get("headers") or {}).items()}
     for key, values in (result.get("multiValueHeaders") or {}).items():
         flat[key.lower()] = values[-1]
+    record_response(result["statusCode"], result.get("body"))
     return Result(status=result["statusCode"], headers=flat, body=result.get("body"))
 
 

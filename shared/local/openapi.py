@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,23 @@ _ERROR_EXAMPLES: dict[str, dict[str, Any]] = {
                         "ctx": {}}]},
     "500": {"error": "INTERNAL_SERVER_ERROR", "message": "An unexpected error occurred", "details": {},
             "timestamp": "2025-01-01T00:00:00.000000", "status_code": 500},
+    "503": {"error": "SERVICE_UNAVAILABLE",
+            "message": "The service is busy; retry after the time in Retry-After", "details": {},
+            "timestamp": "2025-01-01T00:00:00.000000", "status_code": 503},
 }  # fmt: skip
+# Every operation reads or writes DynamoDB, so every one can meet throttling that outlasts
+# botocore's retries. Added here, for all routes at once, from the one error map.
+_UNAVAILABLE = {
+    "description": "DynamoDB is throttling or failing for now; nothing was half-written. Retry after "
+    "`Retry-After` seconds.",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+}
 
 
 def _referenced(node: Any, found: set[str]) -> None:
@@ -58,10 +75,13 @@ def build_document() -> dict[str, Any]:
     )
     for operations in document["paths"].values():
         for operation in operations.values():
+            operation["responses"]["503"] = copy.deepcopy(_UNAVAILABLE)
             for status, response in operation["responses"].items():
                 content = response.get("content", {}).get("application/json")
                 if status in _ERROR_EXAMPLES and content is not None:
                     content["example"] = _ERROR_EXAMPLES[status]
+    _add_links(document["paths"])
+    _add_examples(document["paths"])
     # Powertools adds its own validation-error schemas; we never send those bodies.
     used: set[str] = set()
     _referenced(document["paths"], used)
@@ -75,6 +95,75 @@ def build_document() -> dict[str, Any]:
         used = reachable
     document["components"]["schemas"] = {name: schema for name, schema in schemas.items() if name in used}
     return document
+
+
+_TOKENS = "/v1/orgs/{org_id}/apps/{app_id}/tokens"
+_SAME_APP = {"org_id": "$request.path.org_id", "app_id": "$request.path.app_id"}
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    """OpenAPI links from the responses that hand out a token to what can be done with it next.
+
+    They tell a client (and a stateful fuzzer) that the ``token_id`` and secrets of a create or
+    refresh response feed revoke, refresh and verify on the same org and app.
+    """
+
+    def operation_id(path: str, method: str) -> str:
+        return str(paths[path][method]["operationId"])
+
+    revoke = operation_id(_TOKENS + "/{token_id}", "delete")
+    refresh = operation_id(_TOKENS + "/{token_id}/refresh", "post")
+    verify = operation_id(_TOKENS + "/verify", "post")
+    this_token = {**_SAME_APP, "token_id": "$response.body#/token/token_id"}
+    links = {
+        "RevokeIt": {"operationId": revoke, "parameters": this_token},
+        "RefreshIt": {
+            "operationId": refresh,
+            "parameters": this_token,
+            "requestBody": {"refresh_token": "$response.body#/refresh_token_plaintext"},
+        },
+        "VerifyIt": {
+            "operationId": verify,
+            "parameters": _SAME_APP,
+            "requestBody": {"token": "$response.body#/plaintext_token"},
+        },
+    }
+    paths[_TOKENS]["post"]["responses"]["201"]["links"] = links
+    paths[_TOKENS]["get"]["responses"]["200"]["links"] = {
+        "NextPage": {
+            "operationId": operation_id(_TOKENS, "get"),
+            "parameters": {**_SAME_APP, "next_token": "$response.body#/next_token"},
+        }
+    }
+    paths[_TOKENS + "/{token_id}/refresh"]["post"]["responses"]["200"]["links"] = links
+
+
+# One example request per operation, on the org and app that `app-tokens serve` registers: a
+# reader can paste them, and schemathesis's examples phase sends them.
+_PARAMETER_EXAMPLES = {"org_id": "demo", "app_id": "demo-app", "token_id": "1k1c0z5r88ffbydmt9be37zjsa"}
+_BODY_EXAMPLES = {
+    (_TOKENS, "post"): {"name": "ci-deploy", "permissions": ["app_tokens:list"], "scopes": ["deploy"]},
+    (_TOKENS + "/{token_id}", "delete"): {"reason": "rotated"},
+    (_TOKENS + "/{token_id}/refresh", "post"): {
+        "refresh_token": "aref_1k1c0z5r88ffbydmt9be37zjsa_Lq8aSDhYkwQIYOKJq8T6XwPyUtQDYfZgw4g5YtvwLKb2v5P8I"
+    },
+    (_TOKENS + "/verify", "post"): {
+        "token": "atok_1k1c0z5r88ffbydmt9be37zjsa_1RqDcTXHwc8angZrFZhC4jjromJYuuhTGbXlh4L3BLA1pK7wM",
+        "method": "GET",
+        "path": "/v1/orders/7",
+    },
+}
+
+
+def _add_examples(paths: dict[str, Any]) -> None:
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["name"] in _PARAMETER_EXAMPLES:
+                    parameter["example"] = _PARAMETER_EXAMPLES[parameter["name"]]
+            body = _BODY_EXAMPLES.get((path, method))
+            if body is not None:
+                operation["requestBody"]["content"]["application/json"]["example"] = body
 
 
 def render(document: dict[str, Any]) -> str:

@@ -12,9 +12,13 @@ on in ``requestContext.authorizer``. Decisions are never cached here.
 
 What differs from API Gateway, on purpose or for simplicity:
 
-- a path that no route matches, and a known path with another method, are a
-  404 in the seed's error shape (``resource_type`` ``route``), as the
-  functions' own resolvers answer it;
+- a path that no route matches is a 404 in the seed's error shape
+  (``resource_type`` ``route``), as the functions' own resolvers answer it; a
+  known path with another method (any method name, ``TRACE`` included) is a
+  405 in that shape with an ``Allow`` header;
+- what ``http.server`` refuses before any route is looked at (a request line
+  or header it cannot parse, a header line over 64 KiB, over 100 headers) is
+  answered in that shape too, never with its HTML page;
 - a body over 10 MiB (API Gateway's REST limit) is a 413, a chunked body
   (no ``Content-Length``) a 411, both in the error shape with an ``error``
   code of their own; a ``Content-Length`` that is not a number is a 422;
@@ -108,7 +112,13 @@ class LocalApi:
         path = unquote(url.path)
         if method in ("GET", "HEAD") and path in ("/openapi.json", "/docs"):
             return self._documentation(path, url.query)
-        for bound in self._bound:
+        # As in API Gateway, a literal segment wins over a parameter: /tokens/verify is the verify
+        # resource (POST only), never the token "verify" of /tokens/{token_id}.
+        candidates = [bound for bound in self._bound if bound.route.pattern.match(path)]
+        fewest = min((bound.route.path.count("{") for bound in candidates), default=0)
+        candidates = [bound for bound in candidates if bound.route.path.count("{") == fewest]
+        allowed = [bound.route.method for bound in candidates]
+        for bound in candidates:
             parameters = bound.route.matches(method, path)
             if parameters is not None:
                 event = proxy_event(
@@ -121,6 +131,8 @@ class LocalApi:
                     body=body or None,
                 )
                 return self._invoke(bound, event)
+        if allowed:
+            return _method_not_allowed(sorted(set(allowed)))
         return _response_reply(error_response(404, {"resource_type": "route", "resource_id": path}))
 
     def _documentation(self, path: str, query: str) -> Reply:
@@ -196,6 +208,15 @@ def local_error(status: HTTPStatus, message: str, details: Mapping[str, Any]) ->
     return int(status), [("Content-Type", JSON)], json.dumps(body).encode()
 
 
+def _method_not_allowed(allowed: list[str]) -> Reply:
+    status, headers, body = local_error(
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        "The method is not allowed for the requested resource",
+        {"allowed_methods": allowed},
+    )
+    return status, [*headers, ("Allow", ", ".join(allowed))], body
+
+
 def _openapi_json() -> bytes:
     from shared.local.openapi import build_document, render
 
@@ -262,10 +283,33 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
+    def __getattr__(self, name: str) -> Any:
+        # http.server looks up do_<METHOD> and answers a 501 HTML page when it is missing; every
+        # method name is ours to answer (405 on a known path, 404 elsewhere), in our shape.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What ``http.server`` refuses by itself (bad request line, headers too long), in our shape."""
+        status = HTTPStatus(code)
+        _, headers, body = local_error(status, status.phrase, {})
+        self.close_connection = True  # the request was not fully read
+        self.send_response(code)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if getattr(self, "command", None) != "HEAD":
+            self.wfile.write(body)
+
     def log_message(self, format: str, *args: Any) -> None:
         # One access line per request, like API Gateway's access log: never a header, never a query.
+        # A request refused while its first line was parsed may have no command or path yet.
         status = args[1] if len(args) > 1 else ""
-        sys.stderr.write(f"{self.command} {urlsplit(self.path).path} -> {status}\n")
+        path = urlsplit(getattr(self, "path", "") or "").path
+        sys.stderr.write(f"{getattr(self, 'command', None) or '-'} {path} -> {status}\n")
 
 
 class _Server(ThreadingHTTPServer):

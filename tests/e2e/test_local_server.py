@@ -140,11 +140,37 @@ def test_bad_input_is_a_422_not_a_500(server: Server) -> None:
     assert status == 422 and body["detail"][0]["loc"] == ["body", "name"]
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nothing"), ("PUT", TOKENS)])
-def test_unrouted_requests_are_our_404(server: Server, method: str, path: str) -> None:
-    status, body = request(server, method, path, server.admin_token)
+def test_unrouted_requests_are_our_404(server: Server) -> None:
+    status, body = request(server, "GET", "/v1/nothing", server.admin_token)
     assert status == 404 and body["error"] == "RESOURCE_NOT_FOUND"
-    assert body["details"] == {"resource_type": "route", "resource_id": path}
+    assert body["details"] == {"resource_type": "route", "resource_id": "/v1/nothing"}
+
+
+def _raw(server: Server, method: str, path: str, headers: dict[str, str]) -> tuple[int, Any, Any]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request(method, path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.getheader("Allow"), json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_what_http_server_refuses_is_in_our_shape(server: Server) -> None:
+    """http.server answers TRACE (501) and over-long header lines (431) with HTML pages of its own."""
+    status, allow, body = _raw(server, "TRACE", TOKENS, {})
+    assert (status, allow, body["error"]) == (405, "GET, POST", "METHOD_NOT_ALLOWED")
+    status, _, body = _raw(server, "GET", TOKENS, {"X-Long": "a" * 70_000})
+    assert (status, body["error"], body["status_code"]) == (431, "REQUEST_HEADER_FIELDS_TOO_LARGE", 431)
+    assert set(body) == {"error", "message", "details", "timestamp", "status_code"}
+
+
+def test_a_body_of_a_megabyte_and_more_is_a_422_over_http(server: Server) -> None:
+    """Under the 10 MiB limit, read whole and refused by the model, in our shape."""
+    for size in (1024 * 1024, 4 * 1024 * 1024):
+        status, body = request(server, "POST", TOKENS, server.admin_token, {"name": "n" * size})
+        assert status == 422 and body["detail"][0]["loc"] == ["body", "name"]
+        assert len(body["detail"][0]["input"]) < 2048  # the echo is bounded
 
 
 def test_the_docs(server: Server) -> None:

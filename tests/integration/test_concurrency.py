@@ -15,11 +15,21 @@ from typing import Any, cast
 
 import pytest
 
+from shared.crypto import parse_secret
+from shared.errors import AuthenticationFailed
 from shared.lifecycle import REVOKED
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy, list_tokens, revoke_token
+from shared.services import (
+    IssuedToken,
+    LifetimePolicy,
+    list_tokens,
+    refresh_token,
+    revoke_token,
+    verify_access,
+)
 from tests.conftest import APP, ORG, TABLE, issue
+from tests.invariants import assert_invariants, table_items
 
 THREADS = 8
 POLICY = LifetimePolicy()
@@ -94,6 +104,7 @@ def test_concurrent_creates_lose_nothing(runtime: Runtime, admin: IssuedToken) -
     for token in issued:
         credential = runtime.repository.get_credential(token.token.token_id)
         assert credential is not None and credential.token == token.token
+    assert_invariants(table_items(runtime.repository.client))  # type: ignore[attr-defined]
 
 
 def test_racing_revokes_keep_exactly_one_reason(runtime: Runtime, admin: IssuedToken) -> None:
@@ -124,6 +135,7 @@ def test_racing_revokes_keep_exactly_one_reason(runtime: Runtime, admin: IssuedT
     assert len(items) - len(outbox) == 1 + 2 * (1 + len(victims))  # the app, and two items per token
     revoked_events = sorted(item["token_id"]["S"] for item in outbox if item["detail_type"]["S"] == REVOKED)
     assert revoked_events == sorted(victim.token.token_id for victim in victims)  # one event per revocation
+    assert_invariants(items)
 
 
 def test_revoke_racing_creates_leaves_both_consistent(runtime: Runtime, admin: IssuedToken) -> None:
@@ -148,3 +160,56 @@ def test_revoke_racing_creates_leaves_both_consistent(runtime: Runtime, admin: I
     assert sum(1 for r in results if r is True) == 1
     created = [r for r in results if isinstance(r, IssuedToken)]
     assert len(all_tokens(runtime, admin)) == 2 + len(created)
+    assert_invariants(table_items(runtime.repository.client))  # type: ignore[attr-defined]
+
+
+def test_revoke_racing_refresh_always_ends_revoked(runtime: Runtime, admin: IssuedToken) -> None:
+    """Revoke wins in the end, whichever write lands first.
+
+    Documented outcomes, per token: the refresh lands first (200; the rotated secrets then
+    die with the revocation), or the revoke lands first (the refresh is the one 401, either
+    ``revoked`` when it read the token after the revoke or ``refresh_race_lost`` when its
+    conditional write lost). Never a live token, never a half-rotated one.
+    """
+    victims = [create(runtime, admin, f"r{i}") for i in range(12)]
+
+    def rotate(victim: IssuedToken) -> IssuedToken | str:
+        try:
+            return refresh_token(
+                runtime.repository,
+                runtime.hasher,
+                runtime.clock,
+                POLICY,
+                ORG,
+                APP,
+                victim.token.token_id,
+                victim.refresh_token_plaintext,
+            )
+        except AuthenticationFailed as failure:
+            return failure.reason
+
+    def revoke(victim: IssuedToken) -> bool:
+        token_id = victim.token.token_id
+        return revoke_token(
+            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, token_id, "race"
+        )
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        rotations = [pool.submit(rotate, victim) for victim in victims]
+        revocations = [pool.submit(revoke, victim) for victim in victims]
+        outcomes = [(r.result(), v.result()) for r, v in zip(rotations, revocations, strict=True)]
+
+    for victim, (rotated, revoked_now) in zip(victims, outcomes, strict=True):
+        assert revoked_now is True  # the only revocation of this token
+        credential = runtime.repository.get_credential(victim.token.token_id)
+        assert credential is not None and credential.token.revoked_reason == "race"
+        if isinstance(rotated, IssuedToken):
+            assert credential.previous_refresh_hashes  # the rotation landed, then the revocation
+            presented = parse_secret(rotated.plaintext_token)
+            assert presented is not None
+            with pytest.raises(AuthenticationFailed):
+                verify_access(runtime.repository, runtime.hasher, runtime.clock, presented)
+        else:
+            assert rotated in {"revoked", "refresh_race_lost"}
+            assert credential.previous_refresh_hashes == []  # no rotation at all
+    assert_invariants(table_items(runtime.repository.client))  # type: ignore[attr-defined]

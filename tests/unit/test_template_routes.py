@@ -239,12 +239,35 @@ def test_the_local_403_is_the_templates_gateway_response() -> None:
     )
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nothing"), ("PUT", TOKENS_URL), ("GET", "/")])
+@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/nothing"), ("PUT", "/v1/nothing"), ("GET", "/")])
 def test_unrouted_requests_are_our_404(local_api: LocalApi, method: str, path: str) -> None:
     status, body = _json(local_api.respond(method, path, [], b""))
     assert status == 404
     assert body["error"] == "RESOURCE_NOT_FOUND"
     assert body["details"] == {"resource_type": "route", "resource_id": path}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", TOKENS_URL, ["GET", "POST"]),
+        ("BREW", TOKENS_URL, ["GET", "POST"]),
+        # A literal segment wins, as in API Gateway: not the token "verify" of /tokens/{token_id}.
+        ("DELETE", TOKENS_URL + "/verify", ["POST"]),
+        ("GET", TOKENS_URL + "/some-id", ["DELETE"]),
+    ],
+)
+def test_another_method_on_a_known_path_is_our_405(
+    local_api: LocalApi, method: str, path: str, allowed: list[str]
+) -> None:
+    status, headers, raw = local_api.respond(method, path, [], b"")
+    body = json.loads(raw)
+    assert (status, body["error"], body["details"]) == (
+        405,
+        "METHOD_NOT_ALLOWED",
+        {"allowed_methods": allowed},
+    )
+    assert ("Allow", ", ".join(allowed)) in headers
 
 
 def test_the_docs_are_served(local_api: LocalApi) -> None:

@@ -1,0 +1,114 @@
+"""Schemathesis hooks: keep schema-valid cases valid where a rule needs more than the schema.
+
+Two rules of the API cannot be written in JSON Schema, so a request that conforms to the
+document can still be a documented 422:
+
+- ``expires_at`` on create must be in the future, at most 365 days ahead and not after the
+  creating token's own expiry (it needs the clock and the caller);
+- revoke takes its reason from the body or ``?reason=``, not both at once;
+- a list's ``next_token`` is only valid when this server signed it for this org and app (the
+  document's ``NextPage`` link supplies real ones).
+
+One more hook keeps the run's own credential alive: the document's links let the stateful
+phase take a token id from a list page and revoke it, and the first id on the page can be the
+admin token the run authenticates with (``FUZZ_PROTECTED_TOKEN_ID``). Revoking it is allowed
+(and tested elsewhere); here it would turn the rest of the run into 401s.
+
+The hooks move a schema-valid ``expires_at`` into that window, drop a schema-valid query
+reason when the body has one too and drop a made-up cursor, so that
+``positive_data_acceptance`` keeps its full strength (no 422 allowed) for everything else.
+Values that break the schema are left alone: they are the negative cases, and must still be
+refused.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import schemathesis
+
+# The admin token `app-tokens serve` prints lives 365 days; a day ahead is inside every bound.
+_WITHIN_BOUNDS = timedelta(days=1)
+_REASON = re.compile(r"[^\x00-\x1f\x7f]{0,512}")
+_CURSOR = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}")
+
+
+def _aware_datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _foreign_cursor(value: Any, path_parameters: dict[str, Any]) -> bool:
+    """A schema-valid cursor the server cannot have signed for this org and app.
+
+    Either not the shape the server signs, or one of its cursors that the fuzzer moved to
+    another org or app (cursors are bound to both, so that is a 422 by design).
+    """
+    if not isinstance(value, str) or len(value) > 1024:
+        return False  # schema-invalid: a negative case, left alone
+    if _CURSOR.fullmatch(value) is None:
+        return True
+    payload = value.partition(".")[0]
+    try:
+        bound = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except ValueError:
+        return True
+    place = (path_parameters.get("org_id"), path_parameters.get("app_id"))
+    return not isinstance(bound, dict) or (bound.get("org"), bound.get("app")) != place
+
+
+def _valid_reason(value: Any) -> bool:
+    return isinstance(value, str) and _REASON.fullmatch(value) is not None
+
+
+@schemathesis.hook
+def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) -> schemathesis.Case[Any]:
+    """Bring the two cross-field rules in line for cases that are otherwise schema-valid."""
+    operation = context.operation
+    if operation is None:
+        return case
+    method = str(operation.method).upper()
+    next_token = (case.query or {}).get("next_token")
+    if method == "GET" and _foreign_cursor(next_token, case.path_parameters or {}):
+        del case.query["next_token"]
+    if not isinstance(case.body, dict):
+        return case
+    if method == "POST" and operation.path.endswith("/tokens"):
+        expires = _aware_datetime(case.body.get("expires_at"))
+        now = datetime.now(UTC)
+        if expires is not None and not now < expires <= now + _WITHIN_BOUNDS:
+            case.body["expires_at"] = (now + _WITHIN_BOUNDS).isoformat()
+    elif (
+        method == "DELETE"
+        and _valid_reason((case.query or {}).get("reason"))
+        and _valid_reason(case.body.get("reason"))
+    ):
+        del case.query["reason"]
+    return case
+
+
+@schemathesis.hook
+def before_call(
+    context: schemathesis.HookContext, case: schemathesis.Case[Any], kwargs: dict[str, Any]
+) -> None:
+    """Never revoke the run's own credential, whichever phase (or link) chose the token id.
+
+    ``before_call`` rather than ``map_case``: ids captured from earlier responses are filled in
+    after generation, so only the call itself sees the id that will be sent.
+    """
+    operation = context.operation
+    protected = os.environ.get("FUZZ_PROTECTED_TOKEN_ID")
+    if operation is None or not protected or str(operation.method).upper() != "DELETE":
+        return
+    if (case.path_parameters or {}).get("token_id") == protected:
+        case.path_parameters["token_id"] = "0" * 26  # well-formed, not ours: a 404

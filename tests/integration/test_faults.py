@@ -1,0 +1,319 @@
+"""DynamoDB faults injected into every call of every endpoint, under botocore's own retries.
+
+The faults go in below botocore's retry layer: moto's ``before-send`` handler on the
+product's own client (``shared.aws.new_dynamodb_client``, with its retry configuration) is
+replaced by an injector that answers chosen attempts with a throttle, a server error, a read
+timeout or a transaction conflict, and hands every other attempt to moto. So what retries,
+how often and with what backoff is botocore's real behaviour, not a model of it.
+
+Each case fails the n-th DynamoDB call of one request, for n = 1, 2, ... until the request
+makes fewer calls. Which calls exist is learned from the requests themselves, not listed
+here; the expected answer is derived from three rules:
+
+- botocore retries throttles, server errors and timeouts with backoff, so one failed attempt
+  is invisible to the client (the usual status), and a failure that outlasts the retries is a
+  503 with ``Retry-After`` in our error shape;
+- a transaction cancelled by a conflict is not retried by botocore: a 503 at once;
+- the ``last_used_at`` write is best effort: its failure never changes the answer.
+
+After every request the table's invariants hold (``assert_invariants``), and a request that
+failed left the table exactly as it was (only ``last_used_at`` may have moved).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import pytest
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.exceptions import ReadTimeoutError
+from moto.core.botocore_stubber import MockRawResponse
+from moto.core.models import botocore_stubber
+
+from shared.aws import new_dynamodb_client
+from shared.repository import DynamoDBTokenRepository
+from shared.runtime import Runtime, set_runtime
+from shared.services import IssuedToken
+from shared.settings import Settings
+from tests.conftest import APP, HASH_KEY, ORG, TABLE, TOKENS_URL, FakeClock, Result, call, issue, mint_admin
+from tests.integration.test_api import assert_error
+from tests.invariants import assert_invariants, table_items
+
+THROTTLE = "throttle"
+SERVER_ERROR = "server_error"
+TIMEOUT = "timeout"
+CONFLICT = "conflict"
+RETRIED_BY_BOTOCORE = {THROTTLE, SERVER_ERROR, TIMEOUT}
+ONCE, ALWAYS = 1, 99  # failed attempts: one (a retry succeeds), or more than botocore makes
+# Totals for the end of the run (tests/conftest.py prints them): requests faulted, attempts failed.
+TOTALS = {"requests": 0, "attempts": 0}
+
+
+@dataclass
+class Injected:
+    """One fault that reached a request: which call, what it was doing."""
+
+    operation: str
+    best_effort: bool
+    attempts: int = 0
+
+
+@dataclass
+class FaultInjector:
+    """Answers chosen attempts of one client's DynamoDB calls with a fault; moto serves the rest."""
+
+    kind: str | None = None
+    at_call: int = 0  # 1-based index of the logical call (retries are the same call) to fail
+    failures: int = 0  # how many attempts of that call fail
+    calls: int = 0
+    injected: list[Injected] = field(default_factory=list)
+    total_attempts_failed: int = 0
+
+    def plan(self, kind: str, at_call: int, failures: int) -> None:
+        self.kind, self.at_call, self.failures, self.calls = kind, at_call, failures, 0
+
+    def off(self) -> None:
+        self.kind = None
+
+    def __call__(self, request: Any, **kwargs: Any) -> Any:
+        attempt = int(request.headers.get("amz-sdk-request", b"attempt=1").decode().split(";")[0][8:])
+        if attempt == 1:
+            self.calls += 1
+        operation = request.headers["X-Amz-Target"].decode().rsplit(".", 1)[1]
+        if self.kind is None or self.calls != self.at_call:
+            return botocore_stubber(request=request, **kwargs)
+        if self.kind == CONFLICT and operation != "TransactWriteItems":
+            return botocore_stubber(request=request, **kwargs)  # only transactions can conflict
+        if attempt == 1:
+            body = json.loads(request.body or b"{}")
+            best_effort = "last_used_at" in json.dumps(body.get("TransactItems", []))
+            self.injected.append(Injected(operation, best_effort))
+        if attempt > self.failures:
+            return botocore_stubber(request=request, **kwargs)
+        self.injected[-1].attempts += 1
+        self.total_attempts_failed += 1
+        return self._fault(request, body=json.loads(request.body or b"{}"))
+
+    def _fault(self, request: Any, body: dict[str, Any]) -> Any:
+        if self.kind == TIMEOUT:
+            raise ReadTimeoutError(endpoint_url=request.url)
+        if self.kind == THROTTLE:
+            return _error(request, 400, "ProvisionedThroughputExceededException", {})
+        if self.kind == SERVER_ERROR:
+            return _error(request, 500, "InternalServerError", {})
+        reasons = [{"Code": "TransactionConflict"} for _ in body.get("TransactItems", [])]
+        return _error(request, 400, "TransactionCanceledException", {"CancellationReasons": reasons})
+
+
+def _error(request: Any, status: int, code: str, extra: dict[str, Any]) -> AWSResponse:
+    payload = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected", **extra}
+    headers = HTTPHeaders()
+    headers["Content-Type"] = "application/x-amz-json-1.0"
+    headers["x-amzn-ErrorType"] = code
+    return AWSResponse(request.url, status, headers, MockRawResponse(json.dumps(payload).encode()))
+
+
+@dataclass
+class Faulty:
+    runtime: Runtime
+    injector: FaultInjector
+    client: Any
+    sleeps: list[float]
+
+
+@pytest.fixture
+def faulty(aws: None, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faulty]:
+    """The product's DynamoDB client (its retry settings) with the injector in moto's place."""
+    client = new_dynamodb_client()
+    injector = FaultInjector()
+    client.meta.events.unregister("before-send", cast(Any, botocore_stubber))
+    client.meta.events.register("before-send", injector)
+    sleeps: list[float] = []
+    # botocore sleeps between attempts; the length is recorded (it proves backoff) but not slept.
+    monkeypatch.setattr("botocore.endpoint.time.sleep", sleeps.append)
+    repository = DynamoDBTokenRepository(TABLE, client)
+    repository.create_table()
+    runtime = Runtime(
+        settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository, clock=clock
+    )
+    set_runtime(runtime)
+    yield Faulty(runtime, injector, client, sleeps)
+    set_runtime(None)
+
+
+def without_last_use(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(
+        ({k: v for k, v in item.items() if k != "last_used_at"} for item in items),
+        key=lambda i: (i["PK"]["S"], i["SK"]["S"]),
+    )
+
+
+# ---- the requests, each with the state it needs made fresh (before any fault is planned) --------
+
+Prepared = tuple[int, Callable[[], Result]]
+
+
+def _list(env: Faulty, admin: IssuedToken) -> Prepared:
+    return 200, lambda: call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+
+
+def _create(env: Faulty, admin: IssuedToken) -> Prepared:
+    return 201, lambda: call(
+        "create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "f"}
+    )
+
+
+def _revoke(env: Faulty, admin: IssuedToken) -> Prepared:
+    path = f"{TOKENS_URL}/{issue(env.runtime, admin).token.token_id}"
+    return 204, lambda: call(
+        "revoke_token", "DELETE", path, token=admin.plaintext_token, body={"reason": "fault"}
+    )
+
+
+def _refresh(env: Faulty, admin: IssuedToken) -> Prepared:
+    target = issue(env.runtime, admin)
+    path = f"{TOKENS_URL}/{target.token.token_id}/refresh"
+    return 200, lambda: call(
+        "refresh_token", "POST", path, body={"refresh_token": target.refresh_token_plaintext}
+    )
+
+
+def _verify(env: Faulty, admin: IssuedToken) -> Prepared:
+    target = issue(env.runtime, admin, rate_limit_rps=5)  # a rate limit: one more write to fail
+    body = {"token": target.plaintext_token}
+    path = TOKENS_URL + "/verify"
+    return 200, lambda: call("verify_token", "POST", path, token=admin.plaintext_token, body=body)
+
+
+REQUESTS: dict[str, Callable[[Faulty, IssuedToken], Prepared]] = {
+    "list": _list,
+    "create": _create,
+    "revoke": _revoke,
+    "refresh": _refresh,
+    "verify": _verify,
+}
+
+
+def expected_status(kind: str, failures: int, injected: Injected, success: int) -> int:
+    """The answer the three rules of the module docstring give."""
+    if injected.best_effort:
+        return success
+    if kind in RETRIED_BY_BOTOCORE and failures == ONCE:
+        return success
+    return 503
+
+
+@pytest.mark.parametrize("failures", [ONCE, ALWAYS], ids=["once", "always"])
+@pytest.mark.parametrize("kind", [THROTTLE, SERVER_ERROR, TIMEOUT, CONFLICT])
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_a_fault_in_every_call(faulty: Faulty, clock: FakeClock, name: str, kind: str, failures: int) -> None:
+    admin = mint_admin(faulty.runtime, ORG, APP, ["*"])
+    injector = faulty.injector
+    for at_call in range(1, 20):
+        clock.advance(minutes=2)  # every request then also writes last_used_at: one more call to fail
+        injector.off()
+        success, run = REQUESTS[name](faulty, admin)
+        before = table_items(faulty.client)
+        injected_before = len(injector.injected)
+        injector.plan(kind, at_call, failures)
+        result = run()
+        made = injector.calls
+        injector.off()
+        if made < at_call:
+            break  # the request made fewer calls: every one of them was tried
+        if len(injector.injected) == injected_before:
+            continue  # that call cannot have this fault (a conflict needs a transaction)
+        injected = injector.injected[-1]
+        TOTALS["requests"] += 1
+        TOTALS["attempts"] += injected.attempts
+        want = expected_status(kind, failures, injected, success)
+        assert result.status == want, (name, kind, failures, at_call, injected, result.body)
+        after = table_items(faulty.client)
+        assert_invariants(after)
+        if kind in RETRIED_BY_BOTOCORE and not injected.best_effort:
+            assert injected.attempts == (1 if failures == ONCE else 4)  # botocore's 1 + 3 retries
+        if want != 503:
+            continue
+        assert_error(
+            result, 503, "SERVICE_UNAVAILABLE", "The service is busy; retry after the time in Retry-After", {}
+        )
+        assert int(result.headers["retry-after"]) >= 1
+        assert "injected" not in (result.body or "")
+        assert without_last_use(after) == without_last_use(before), "a failed request wrote something"
+    assert injector.injected, "no call of this request could take this fault"
+    if kind in RETRIED_BY_BOTOCORE:
+        assert faulty.sleeps and all(s >= 0 for s in faulty.sleeps), "botocore never backed off"
+
+
+# ---- the hashing key's store down at a cold start ------------------------------------------------
+
+KEY_PARAMETER = "/app-tokens/token-hash-key"
+
+
+def test_the_key_store_down_at_cold_start_is_a_clean_500_then_recovers(
+    aws: None, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SSM unreachable while a new container loads the key: a 500 that says nothing, a log line
+    that says why, and the first request after SSM is back succeeds (a failure is not cached)."""
+    import boto3
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+    from aws_lambda_powertools.utilities.parameters.ssm import SSMProvider
+    from botocore.exceptions import EndpointConnectionError
+
+    monkeypatch.setattr("botocore.endpoint.time.sleep", lambda _: None)  # SSM's own retries, unslept
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    repository = DynamoDBTokenRepository(TABLE, dynamodb)
+    repository.create_table()
+    keyed = Runtime(settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository)
+    keyed.clock = clock
+    admin = mint_admin(keyed, ORG, APP, ["app_tokens:list"])
+
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name=KEY_PARAMETER, Value=HASH_KEY, Type="SecureString")
+    down = {"now": True}
+
+    def unreachable(request: Any, **kwargs: Any) -> Any:
+        if down["now"]:
+            raise EndpointConnectionError(endpoint_url=request.url)
+        return botocore_stubber(request=request, **kwargs)
+
+    ssm.meta.events.unregister("before-send", cast(Any, botocore_stubber))
+    ssm.meta.events.register("before-send", unreachable)
+    monkeypatch.setitem(DEFAULT_PROVIDERS, "ssm", SSMProvider(boto3_client=ssm))  # a cold cache
+    settings = Settings(table_name=TABLE, token_hash_key_parameter=KEY_PARAMETER)
+    set_runtime(Runtime(settings=settings, repository=repository, clock=clock))
+    try:
+        for _ in range(2):  # and again: the failure was not cached
+            result = call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+            assert_error(result, 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred", {})
+            assert "EndpointConnection" not in (result.body or "") and "ssm" not in (result.body or "")
+        failures = [r for r in caplog.records if getattr(r, "error_type", None) == "KeyUnavailable"]
+        assert len(failures) == 2 and all(r.levelname == "ERROR" for r in failures)
+        assert str(failures[0].exc_info[1]) == (  # type: ignore[index]
+            f"the token hashing key could not be read from SSM parameter {KEY_PARAMETER}: "
+            "GetParameterError <- EndpointConnectionError"
+        )
+        down["now"] = False
+        assert call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token).status == 200
+    finally:
+        set_runtime(None)
+
+
+def test_the_invariants_catch_what_they_guard(runtime: Runtime, admin: IssuedToken) -> None:
+    """Each kind of damage the faults could do is caught: the checks can fail."""
+    client: Any = runtime.repository.client  # type: ignore[attr-defined]
+    items = table_items(client)
+    assert_invariants(items)
+    credential = next(i for i in items if i["SK"]["S"] == "CREDENTIAL")
+    damaged = [
+        [i for i in items if i is not credential],  # a token without its lookup item
+        [{**i, "revoked_at": {"S": "2026-11-01T12:00:00.000000Z"}} if i is credential else i for i in items],
+        [{k: v for k, v in i.items() if k != "refresh_hash"} for i in items],  # half-rotated
+        [i for i in items if not i["PK"]["S"].startswith("OUTBOX#")],  # a change without its event
+    ]
+    for broken in damaged:
+        with pytest.raises(AssertionError):
+            assert_invariants(broken)

@@ -1,0 +1,202 @@
+"""Tenant isolation: every operation, by every caller, against every target.
+
+Two orgs with two apps each (the second org reuses the first's app ids, so an app id alone
+never identifies an app); in each org a token with each permission set, plus a revoked and
+an expired one. Every caller tries list, create, revoke and verify on each of the four apps,
+and every app's refresh token is presented at every app's refresh route.
+
+The expected status of each cell comes from the rules in SPEC.md and docs/decisions.md, in
+``expected`` below, never from the service's output: authentication first (one 401), then
+the operation's permission (403 naming it; ``resource:*`` and ``*`` are wildcards), then
+isolation (another org's app or token is a 404, exactly as if it did not exist). Side effects
+are checked too: a 404 revoke revoked nothing, a refused create created nothing, a list shows
+only the target app's tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from shared.models import TokenCreate
+from shared.runtime import Runtime
+from shared.services import IssuedToken, LifetimePolicy, create_token, revoke_token
+from tests.conftest import FakeClock, Result, call, mint_admin
+
+ORGS = ("acme", "globex")
+APPS = ("billing", "ledger")  # the same ids in both orgs
+TARGETS = [(org, app) for org in ORGS for app in APPS]
+PERMISSION_SETS: list[list[str]] = [
+    ["*"],
+    ["app_tokens:*"],
+    ["app_tokens:list"],
+    ["app_tokens:create"],
+    ["app_tokens:revoke"],
+    ["app_tokens:verify"],
+    ["app_tokens:list", "app_tokens:revoke"],
+    ["other:*"],
+    [],
+]
+NEEDS = {
+    "list": "app_tokens:list",
+    "create": "app_tokens:create",
+    "revoke": "app_tokens:revoke",
+    "verify": "app_tokens:verify",
+}
+SUCCESS = {"list": 200, "create": 201, "revoke": 204, "verify": 200}
+FUNCTION = {
+    "list": "list_tokens",
+    "create": "create_token",
+    "revoke": "revoke_token",
+    "verify": "verify_token",
+}
+METHOD = {"list": "GET", "create": "POST", "revoke": "DELETE", "verify": "POST"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    org: str
+    permissions: tuple[str, ...]
+    live: bool
+    token: str
+    label: str
+
+
+def holds(permissions: tuple[str, ...], needed: str) -> bool:
+    """SPEC: permissions are ``resource:action``; ``resource:*`` and ``*`` are wildcards."""
+    resource = needed.split(":", 1)[0]
+    return any(held in ("*", needed, f"{resource}:*") for held in permissions)
+
+
+def expected(caller: Caller, operation: str, target_org: str) -> int:
+    """The status SPEC.md's rules give, checked in the documented order 401 -> 403 -> 404."""
+    if not caller.live:
+        return 401
+    if not holds(caller.permissions, NEEDS[operation]):
+        return 403
+    if caller.org != target_org:
+        return 404
+    return SUCCESS[operation]
+
+
+def _mint(
+    runtime: Runtime, creator: IssuedToken, org: str, app: str, name: str, **fields: Any
+) -> IssuedToken:
+    request = TokenCreate.model_validate({"name": name, **fields})
+    return create_token(
+        runtime.repository, runtime.hasher, runtime.clock, LifetimePolicy(), creator.token, org, app, request
+    )
+
+
+def _tokens_of(runtime: Runtime, org: str, app: str) -> list[Any]:
+    page = runtime.repository.list_tokens(org, app, limit=100, after=None, status=None, now_iso="")
+    return page.tokens
+
+
+def test_every_operation_by_every_caller_against_every_target(runtime: Runtime, clock: FakeClock) -> None:
+    admins = {(org, app): mint_admin(runtime, org, app, ["*"]) for org, app in TARGETS}
+    callers: list[Caller] = []
+    for org in ORGS:
+        home = admins[(org, APPS[0])]
+        for permissions in PERMISSION_SETS:
+            issued = _mint(runtime, home, org, APPS[0], "caller", permissions=permissions)
+            callers.append(
+                Caller(org, tuple(permissions), True, issued.plaintext_token, f"{org}{permissions}")
+            )
+    acme_home = admins[("acme", APPS[0])]
+    revoked = _mint(runtime, acme_home, "acme", APPS[0], "revoked", permissions=["*"])
+    revoke_token(
+        runtime.repository, runtime.clock, LifetimePolicy(), acme_home.token, "acme", APPS[0],
+        revoked.token.token_id, None,
+    )  # fmt: skip
+    expiring = _mint(
+        runtime, acme_home, "acme", APPS[0], "expired", permissions=["*"],
+        expires_at=clock.now + timedelta(minutes=1),
+    )  # fmt: skip
+    subjects = {target: _mint(runtime, admins[target], *target, "subject") for target in TARGETS}
+    clock.advance(minutes=2)
+    callers += [
+        Caller("acme", ("*",), False, revoked.plaintext_token, "acme-revoked"),
+        Caller("acme", ("*",), False, expiring.plaintext_token, "acme-expired"),
+    ]
+
+    wrong: list[str] = []
+    cells = 0
+    for caller in callers:
+        for org, app in TARGETS:
+            url = f"/v1/orgs/{org}/apps/{app}/tokens"
+            for operation in NEEDS:
+                want = expected(caller, operation, org)
+                writes = operation in ("create", "revoke")
+                before = {t.token_id for t in _tokens_of(runtime, org, app)} if writes else set()
+                path, body = url, None
+                if operation == "create":
+                    body = {"name": "matrix"}
+                elif operation == "verify":
+                    path, body = url + "/verify", {"token": subjects[(org, app)].plaintext_token}
+                elif operation == "revoke":
+                    victim = _mint(runtime, admins[(org, app)], org, app, "victim")
+                    before.add(victim.token.token_id)
+                    path = f"{url}/{victim.token.token_id}"
+                result = call(FUNCTION[operation], METHOD[operation], path, token=caller.token, body=body)
+                cells += 1
+                problem = _check(result, want, caller, operation, org, app, path)
+                if writes:
+                    problem = problem or _side_effects(runtime, operation, want, (org, app), before, path)
+                if problem:
+                    wrong.append(f"{caller.label} {operation} {org}/{app}: want {want}, {problem}")
+    cells += _refresh_matrix(runtime, admins, wrong)
+    assert not wrong, "\n".join(wrong)
+    assert cells == len(callers) * len(TARGETS) * len(NEEDS) + len(TARGETS) ** 2 == 336
+
+
+def _side_effects(
+    runtime: Runtime, operation: str, want: int, target: tuple[str, str], before: set[str], path: str
+) -> str:
+    """A create made exactly one token when allowed and none otherwise; a revoke only when allowed."""
+    after = _tokens_of(runtime, *target)
+    created = {t.token_id for t in after} - before
+    if len(created) != (1 if operation == "create" and want == 201 else 0):
+        return f"tokens appeared: {created}"
+    if operation == "revoke":
+        victim = next(t for t in after if t.token_id == path.rsplit("/", 1)[1])
+        if (victim.revoked_at is not None) != (want == 204):
+            return f"revoked_at={victim.revoked_at}"
+    return ""
+
+
+def _check(result: Result, want: int, caller: Caller, operation: str, org: str, app: str, path: str) -> str:
+    """What is wrong with one cell's response, or an empty string."""
+    if result.status != want:
+        return f"got {result.status} {result.body}"
+    if want == 403 and result.json()["details"] != {"required_permission": NEEDS[operation]}:
+        return f"403 details {result.json()['details']}"
+    if want == 404:
+        resource = ("token", path.rsplit("/", 1)[1]) if operation == "revoke" else ("app", app)
+        if result.json()["details"] != {"resource_type": resource[0], "resource_id": resource[1]}:
+            return f"404 details {result.json()['details']}"
+    if want == 200 and operation == "list":
+        owners = {(t["org_id"]) for t in result.json()["tokens"]}
+        if owners != {org}:
+            return f"listed tokens of {owners}"
+    if want == 200 and operation == "verify" and result.json()["code"] != "VALID":
+        return f"verdict {result.json()['code']}"
+    return ""
+
+
+def _refresh_matrix(runtime: Runtime, admins: dict[tuple[str, str], IssuedToken], wrong: list[str]) -> int:
+    """An app's refresh token works at its own refresh route only (else the one 401)."""
+    cells = 0
+    for home in TARGETS:
+        for org, app in TARGETS:
+            token = _mint(runtime, admins[home], *home, "refreshable")
+            path = f"/v1/orgs/{org}/apps/{app}/tokens/{token.token.token_id}/refresh"
+            result = call(
+                "refresh_token", "POST", path, body={"refresh_token": token.refresh_token_plaintext}
+            )
+            want = 200 if home == (org, app) else 401
+            cells += 1
+            if result.status != want:
+                wrong.append(f"refresh of {home} at {org}/{app}: want {want}, got {result.status}")
+    return cells

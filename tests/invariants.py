@@ -1,0 +1,42 @@
+"""The table's invariants, checked after every fault and every race: no half-written token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.lifecycle import CREATED, REVOKED, ROTATED
+from shared.repository import record_from_item
+from tests.conftest import TABLE
+
+
+def table_items(client: Any) -> list[dict[str, Any]]:
+    """Every item (a test may scan; the product never does)."""
+    items: list[dict[str, Any]] = client.scan(TableName=TABLE, ConsistentRead=True)["Items"]
+    return items
+
+
+def assert_invariants(items: list[dict[str, Any]]) -> None:
+    """No half-written token: both items or none, in agreement, each change with its events."""
+    metadata = {i["SK"]["S"].removeprefix("TOKEN#"): i for i in items if i["SK"]["S"].startswith("TOKEN#")}
+    credentials = {i["PK"]["S"].removeprefix("TOKEN#"): i for i in items if i["SK"]["S"] == "CREDENTIAL"}
+    events = [i for i in items if i["PK"]["S"].startswith("OUTBOX#")]
+    assert set(metadata) == set(credentials), "a token without its lookup item, or the reverse"
+    for token_id, item in metadata.items():
+        credential = credentials[token_id]
+        assert record_from_item(item) == record_from_item(credential), token_id
+        assert item.get("rotated_at") == credential.get("rotated_at"), token_id
+        assert "access_hash" in credential and "refresh_hash" in credential, token_id
+        if "revoked_at" in item:
+            assert "expiry_shard" not in item and "purge_at" in item and "purge_at" in credential
+
+    def count(detail_type: str, token_id: str) -> int:
+        return sum(
+            1 for e in events if e["detail_type"]["S"] == detail_type and e["token_id"]["S"] == token_id
+        )
+
+    for token_id, item in metadata.items():
+        rotations = len(credentials[token_id].get("previous_refresh_hashes", {}).get("L", []))
+        assert count(CREATED, token_id) == 1, token_id
+        assert count(REVOKED, token_id) == (1 if "revoked_at" in item else 0), token_id
+        assert count(ROTATED, token_id) == rotations, token_id
+    assert {e["token_id"]["S"] for e in events} <= set(metadata), "an event about no token"
