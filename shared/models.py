@@ -1,7 +1,5 @@
 """The pydantic models of the API: requests, responses and error bodies, named by role."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -51,6 +49,14 @@ EndpointPath = Annotated[
 ]
 
 
+class ApiModel(BaseModel):
+    """Base of every model here. Schemas are built on first use, not at import: each function
+    validates only its own few models, and building all of them would lengthen every cold start.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+
 def _unique(values: list[str]) -> list[str]:
     if len(set(values)) != len(values):
         raise PydanticCustomError("list_unique", "List items must be unique")
@@ -66,7 +72,7 @@ RateLimitRps = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_RPS)]
 RateLimitBurst = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_BURST)]
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(ApiModel):
     """The body of Create App Token: ``name`` and, optionally, every other writable field."""
 
     model_config = ConfigDict(extra="forbid")
@@ -85,7 +91,7 @@ class TokenCreate(BaseModel):
     expires_at: AwareDatetime | None = None
 
 
-class TokenRevoke(BaseModel):
+class TokenRevoke(ApiModel):
     """The optional body of Revoke App Token."""
 
     model_config = ConfigDict(extra="forbid")
@@ -93,7 +99,7 @@ class TokenRevoke(BaseModel):
     reason: Reason | None = None
 
 
-class TokenRefresh(BaseModel):
+class TokenRefresh(ApiModel):
     """The body of the refresh route: the refresh token is the credential."""
 
     model_config = ConfigDict(extra="forbid")
@@ -101,7 +107,7 @@ class TokenRefresh(BaseModel):
     refresh_token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)]
 
 
-class TokenVerify(BaseModel):
+class TokenVerify(ApiModel):
     """The body of the verify endpoint: the token and, optionally, what its bearer wants to do."""
 
     model_config = ConfigDict(extra="forbid")
@@ -116,7 +122,7 @@ class TokenVerify(BaseModel):
     environment_id: ResourceId | None = None
 
 
-class RateLimitPublic(BaseModel):
+class RateLimitPublic(ApiModel):
     """The token's rate-limit bucket after the request."""
 
     limit: int
@@ -124,7 +130,7 @@ class RateLimitPublic(BaseModel):
     reset: str
 
 
-class AppTokenPublic(BaseModel):
+class AppTokenPublic(ApiModel):
     """An AppToken as the API shows it: every field present, null where unset, no secret."""
 
     token_id: str
@@ -151,7 +157,7 @@ class AppTokenPublic(BaseModel):
     revoked_reason: str | None
 
 
-class TokenCreated(BaseModel):
+class TokenCreated(ApiModel):
     """Create App Token's 201 body: the only response that ever carries the plaintext secrets."""
 
     token: AppTokenPublic
@@ -159,7 +165,7 @@ class TokenCreated(BaseModel):
     refresh_token_plaintext: str
 
 
-class TokenVerification(BaseModel):
+class TokenVerification(ApiModel):
     """The verify endpoint's 200: a verdict; token metadata only when the token is valid."""
 
     valid: bool
@@ -178,14 +184,14 @@ class TokenVerification(BaseModel):
     rate_limit: RateLimitPublic | None
 
 
-class TokensPublic(BaseModel):
+class TokensPublic(ApiModel):
     """List App Tokens' 200 body: one page, newest first, and the cursor of the next one."""
 
     tokens: list[AppTokenPublic]
     next_token: str | None
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(ApiModel):
     """The seed's error shape for 401, 403, 404 and 500."""
 
     error: str
@@ -195,7 +201,7 @@ class ErrorBody(BaseModel):
     status_code: int
 
 
-class ValidationErrorItem(BaseModel):
+class ValidationErrorItem(ApiModel):
     """One problem with the request, FastAPI style."""
 
     loc: list[str | int]
@@ -205,7 +211,7 @@ class ValidationErrorItem(BaseModel):
     ctx: dict[str, Any]
 
 
-class ValidationErrorBody(BaseModel):
+class ValidationErrorBody(ApiModel):
     """The seed's 422 shape."""
 
     detail: list[ValidationErrorItem]

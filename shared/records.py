@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from shared.models import AppTokenPublic
+if TYPE_CHECKING:
+    from shared.models import AppTokenPublic
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class TokenRecord:
 
     def to_public(self) -> AppTokenPublic:
         """The API's view: every seed field, ``app_id`` left out as the seed does."""
+        # Imported here: pydantic is a large import that the sweep never needs.
+        from shared.models import AppTokenPublic
+
         fields = asdict(self)
         del fields["app_id"]
         return AppTokenPublic.model_validate(fields)
