@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate sam-build smoke ci clean
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate sam-build smoke bench bench-quick ci clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,13 @@ sam-build:
 smoke: install  ## the local server over real HTTP: list, create, revoke
 	scripts/smoke.sh
 
-ci: test lint typecheck openapi-check sam-validate smoke
+bench: install  ## the benchmark suite: prints the table, writes benchmarks/results.json (under 10 minutes)
+	$(BIN)/python -m benchmarks
+
+bench-quick: install  ## fewer repetitions, no sam build; fails when a DynamoDB call or item count is off
+	$(BIN)/python -m benchmarks --quick --no-build --output benchmarks/results-quick.json
+
+ci: test lint typecheck openapi-check sam-validate smoke bench-quick
 
 clean:
 	rm -rf $(VENV) .sam-venv .aws-sam .pytest_cache .mypy_cache .ruff_cache
