@@ -1,4 +1,7 @@
-"""One cold start, in a fresh interpreter: run as a script by ``benchmarks.cold``, never imported.
+"""One cold start, in a fresh interpreter: run as a script by ``benchmarks.cold``.
+
+It imports nothing of the project before its clock starts (the warm benchmark borrows only
+its context class).
 
 ``cold_child.py floor RESULT``: import boto3 and create the DynamoDB client (the floor).
 ``cold_child.py MODULE RESULT`` (event on stdin): import the handler module, serve the event.
@@ -11,7 +14,7 @@ import sys
 import time
 
 
-class _Context:
+class LambdaContextStandIn:
     """The attributes of Lambda's context object that the handlers read."""
 
     function_name = "bench"
@@ -40,7 +43,7 @@ def main() -> None:
 
         handler = import_module(target).lambda_handler
         imported = time.perf_counter()
-        response = handler(event, _Context())
+        response = handler(event, LambdaContextStandIn())
         status = response.get("statusCode") if isinstance(response, dict) else None
     finished = time.perf_counter()
     with open(result_path, "w") as stream:
@@ -55,4 +58,5 @@ def main() -> None:
         )
 
 
-main()
+if __name__ == "__main__":
+    main()

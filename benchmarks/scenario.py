@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.local.events import proxy_event
+from shared.local.invoke import preserved_environment
 from shared.models import TokenCreate
 from shared.runtime import Runtime, get_runtime, set_runtime
 from shared.services import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
@@ -51,17 +52,17 @@ def lambda_environment() -> dict[str, str]:
 @contextmanager
 def environment(variables: dict[str, str]) -> Iterator[None]:
     """Set ``variables`` (and drop any endpoint of the user's) for the block, then restore everything."""
-    saved = dict(os.environ)
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE", "TOKEN_HASH_KEY_PARAMETER"):
-        os.environ.pop(name, None)
-    os.environ.update(variables)
-    set_runtime(None)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with preserved_environment():
+        for name in (
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_PROFILE",
+            "TOKEN_HASH_KEY_PARAMETER",
+        ):
+            os.environ.pop(name, None)
+        os.environ.update(variables)
         set_runtime(None)
+        yield
 
 
 def seeded_runtime() -> tuple[Runtime, IssuedToken]:

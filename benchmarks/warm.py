@@ -25,6 +25,7 @@ from typing import Any
 
 from moto import mock_aws
 
+from benchmarks.cold_child import LambdaContextStandIn
 from benchmarks.meter import CallMeter
 from benchmarks.scenario import (
     TABLE,
@@ -48,17 +49,6 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "revoke": {"calls": {"GetItem": 1, "TransactWriteItems": 1}, "items_read": 1},
     "verify": {"calls": {"GetItem": 2}, "items_read": 2},
 }
-
-
-class _Context:
-    function_name = "bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench-request"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 10_000
 
 
 @dataclass(frozen=True)
@@ -122,7 +112,7 @@ def measure(requests: int, warmup: int = 20) -> dict[str, Any]:
                 event = operation.events()
                 meter.reset()
                 started = time.perf_counter()
-                response = handler(event, _Context())
+                response = handler(event, LambdaContextStandIn())
                 elapsed = time.perf_counter() - started
                 if response["statusCode"] != operation.status:
                     raise RuntimeError(f"{operation.name} answered {response['statusCode']}")
