@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate sam-build smoke fuzz fuzz-long ci clean
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate sam-build smoke fuzz fuzz-long bench bench-quick ci clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,13 @@ fuzz: install  ## schemathesis on the local server: every phase and check, seed 
 fuzz-long: install  ## the same for 15 minutes and 500 examples per operation and phase
 	FUZZ_SECONDS=900 FUZZ_EXAMPLES=500 scripts/fuzz.sh
 
-ci: test lint typecheck openapi-check sam-validate smoke fuzz
+bench: install  ## the benchmark suite: prints the table, writes benchmarks/results.json (under 10 minutes)
+	$(BIN)/python -m benchmarks
+
+bench-quick: install  ## fewer repetitions, no sam build; fails when a DynamoDB call or item count is off
+	$(BIN)/python -m benchmarks --quick --no-build --output benchmarks/results-quick.json
+
+ci: test lint typecheck openapi-check sam-validate smoke fuzz bench-quick
 
 clean:
 	rm -rf $(VENV) .sam-venv .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,5 @@
 """The pydantic models of the API: requests, responses and error bodies, named by role."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -52,6 +50,14 @@ EndpointPath = Annotated[
 ]
 
 
+class ApiModel(BaseModel):
+    """Base of every model here. Schemas are built on first use, not at import: each function
+    validates only its own few models, and building all of them would lengthen every cold start.
+    """
+
+    model_config = ConfigDict(defer_build=True)
+
+
 def _unique(values: list[str]) -> list[str]:
     if len(set(values)) != len(values):
         raise PydanticCustomError("list_unique", "List items must be unique")
@@ -79,7 +85,7 @@ RateLimitRps = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_RPS), B
 RateLimitBurst = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_BURST), BeforeValidator(_integral)]
 
 
-class TokenCreate(BaseModel):
+class TokenCreate(ApiModel):
     """The body of Create App Token: ``name`` and, optionally, every other writable field."""
 
     model_config = ConfigDict(extra="forbid")
@@ -98,7 +104,7 @@ class TokenCreate(BaseModel):
     expires_at: AwareDatetime | None = None
 
 
-class TokenRevoke(BaseModel):
+class TokenRevoke(ApiModel):
     """The optional body of Revoke App Token."""
 
     model_config = ConfigDict(extra="forbid")
@@ -106,7 +112,7 @@ class TokenRevoke(BaseModel):
     reason: Reason | None = None
 
 
-class TokenRefresh(BaseModel):
+class TokenRefresh(ApiModel):
     """The body of the refresh route: the refresh token is the credential."""
 
     model_config = ConfigDict(extra="forbid")
@@ -121,7 +127,7 @@ class TokenRefresh(BaseModel):
 _REQUEST_PATH = r"^/[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*$"
 
 
-class TokenVerify(BaseModel):
+class TokenVerify(ApiModel):
     """The body of the verify endpoint: the token and, optionally, what its bearer wants to do."""
 
     model_config = ConfigDict(extra="forbid")
@@ -136,7 +142,7 @@ class TokenVerify(BaseModel):
     environment_id: ResourceId | None = None
 
 
-class RateLimitPublic(BaseModel):
+class RateLimitPublic(ApiModel):
     """The token's rate-limit bucket after the request."""
 
     limit: int
@@ -144,7 +150,7 @@ class RateLimitPublic(BaseModel):
     reset: str
 
 
-class AppTokenPublic(BaseModel):
+class AppTokenPublic(ApiModel):
     """An AppToken as the API shows it: every field present, null where unset, no secret."""
 
     token_id: str
@@ -171,7 +177,7 @@ class AppTokenPublic(BaseModel):
     revoked_reason: str | None
 
 
-class TokenCreated(BaseModel):
+class TokenCreated(ApiModel):
     """Create App Token's 201 body: the only response that ever carries the plaintext secrets."""
 
     token: AppTokenPublic
@@ -179,7 +185,7 @@ class TokenCreated(BaseModel):
     refresh_token_plaintext: str
 
 
-class TokenVerification(BaseModel):
+class TokenVerification(ApiModel):
     """The verify endpoint's 200: a verdict; token metadata only when the token is valid."""
 
     valid: bool
@@ -198,14 +204,14 @@ class TokenVerification(BaseModel):
     rate_limit: RateLimitPublic | None
 
 
-class TokensPublic(BaseModel):
+class TokensPublic(ApiModel):
     """List App Tokens' 200 body: one page, newest first, and the cursor of the next one."""
 
     tokens: list[AppTokenPublic]
     next_token: str | None
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(ApiModel):
     """The seed's error shape for 401, 403, 404 and 500."""
 
     error: str
@@ -215,7 +221,7 @@ class ErrorBody(BaseModel):
     status_code: int
 
 
-class ValidationErrorItem(BaseModel):
+class ValidationErrorItem(ApiModel):
     """One problem with the request, FastAPI style."""
 
     loc: list[str | int]
@@ -225,7 +231,7 @@ class ValidationErrorItem(BaseModel):
     ctx: dict[str, Any]
 
 
-class ValidationErrorBody(BaseModel):
+class ValidationErrorBody(ApiModel):
     """The seed's 422 shape."""
 
     detail: list[ValidationErrorItem]

@@ -51,7 +51,7 @@ def invoke(logical_id: str, event_path: Path, template_path: Path = DEFAULT_TEMP
     try:
         spec = _function(logical_id, template_path)
         text = _event_text(event_path)
-        with _preserved_environment():
+        with preserved_environment():
             result = _run(spec, text)
     except (InvokeError, TemplateError, LocalAwsUnavailable) as error:
         sys.stderr.write(f"app-tokens invoke: {error}\n")
@@ -80,8 +80,8 @@ def _event_text(event_path: Path) -> str:
 
 
 @contextmanager
-def _preserved_environment() -> Iterator[None]:
-    """Undo the template's variables afterwards, so that a caller in the same process is unaffected."""
+def preserved_environment() -> Iterator[None]:
+    """Undo any change to the environment afterwards, so that a caller in the same process is unaffected."""
     saved = dict(os.environ)
     try:
         yield

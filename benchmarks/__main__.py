@@ -1,0 +1,63 @@
+"""``python -m benchmarks [--quick] [--no-build]``: run the suite, print the table, write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import cold, report, sizes, sweep, warm
+
+RESULTS = Path(__file__).with_name("results.json")
+# (cold rounds, warm requests, live tokens for the sweep, expired tokens per sweep step)
+FULL = (7, 1_000, 10_000, sweep.EXPIRED_STEPS)
+QUICK = (1, 50, 200, (10, 100))
+
+
+def run(quick: bool, build: bool) -> dict[str, Any]:
+    """Every part of the suite; the quick mode repeats less and skips the profile."""
+    rounds, requests, live, expired_steps = QUICK if quick else FULL
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "mode": "quick" if quick else "full",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
+    _progress("DynamoDB calls and warm overhead")
+    results["warm"] = warm.measure(requests, warmup=5 if quick else 10)
+    _progress("expiry sweep")
+    results["sweep"] = sweep.measure(live, expired_steps, transactions=20 if quick else 100)
+    results["mismatches"] = warm.count_mismatches(results["warm"]) + sweep.sweep_mismatches(results["sweep"])
+    _progress("cold starts")
+    results["cold_start"] = cold.measure(rounds, profile=not quick)
+    if build:
+        _progress("sam build")
+        results["sizes"] = sizes.measure()
+    return results
+
+
+def _progress(step: str) -> None:
+    sys.stderr.write(f"benchmarks: {step}...\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print, write; exit 1 when a DynamoDB call or item count breaks the contract."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (CI); counts still checked")
+    parser.add_argument("--no-build", action="store_true", help="skip sam build and the size table")
+    parser.add_argument(
+        "--output", type=Path, default=RESULTS, help=f"default: {RESULTS.name} beside this file"
+    )
+    args = parser.parse_args(argv)
+    results = run(quick=args.quick, build=not args.no_build)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    sys.stdout.write(report.render(results) + "\n")
+    return 1 if results["mismatches"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The results as Markdown tables (what the README shows); the JSON is ``benchmarks/results.json``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+MB = 1_000_000
+
+
+def _row(cells: Iterable[object]) -> str:
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def _table(title: str, headers: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """A titled table whose first column is text and whose others are right-aligned."""
+    align = ["---", *("---:" for _ in headers[1:])]
+    return [title, "", _row(headers), _row(align), *(_row(row) for row in rows), ""]
+
+
+def _calls(calls: dict[str, int]) -> str:
+    return ", ".join(f"{count} {name}" for name, count in calls.items())
+
+
+def render(results: dict[str, Any]) -> str:
+    """Every figure of a run, as Markdown tables."""
+    lines = [f"Benchmark run {results['date']} ({results['mode']} mode, {results['machine']})", ""]
+    if cold := results.get("cold_start"):
+        lines += _table(
+            f"Cold start, median of {cold['rounds']} alternating runs; the floor (import boto3, create "
+            f"the DynamoDB client) took {cold['floor_ms']} ms:",
+            ("function", "import + first request (ms)", "import (ms)", "first request (ms)", "x floor"),
+            [
+                (name, f["median_ms"], f["import_ms"], f["first_request_ms"], f["ratio_to_floor"])
+                for name, f in cold["functions"].items()
+            ],
+        )
+    if warm := results.get("warm"):
+        lines += _table(
+            "Warm overhead (time in `lambda_handler` minus time in botocore) and DynamoDB work per request:",
+            ("operation", "requests", "p50 (ms)", "p99 (ms)", "DynamoDB calls", "items read"),
+            [
+                (name, w["requests"], w["p50_ms"], w["p99_ms"], _calls(w["calls"]), w["items_read"])
+                for name, w in warm.items()
+            ],
+        )
+    if sweep := results.get("sweep"):
+        retired = sweep["retirements"]
+        lines += _table(
+            "Expiry sweep, one run after the expired tokens appear (the last row: the real retirement "
+            "transactions, on a table of expired tokens only):",
+            ("live tokens", "expired", "retired", "items read", "DynamoDB calls"),
+            [
+                *(
+                    (s["live"], s["expired"], s["swept"], s["items_read"], _calls(s["calls"]))
+                    for s in sweep["steps"]
+                ),
+                (0, retired["expired"], retired["swept"], retired["items_read"], _calls(retired["calls"])),
+            ],
+        )
+    if sizes := results.get("sizes"):
+        lines += _table(
+            f"Built size, unzipped (`sam build`); the shared layer is {sizes['layer_bytes'] / MB:.2f} MB:",
+            ("function", "function (bytes)", "with its layer (MB)", "boto3 / botocore inside"),
+            [
+                (
+                    name,
+                    s["function_bytes"],
+                    f"{s['with_layer_bytes'] / MB:.2f}",
+                    ", ".join(s["boto3_or_botocore"]) or "none",
+                )
+                for name, s in sizes["functions"].items()
+            ],
+        )
+    if results.get("mismatches"):
+        lines += ["Counts that differ from the contract:", "", *(f"- {m}" for m in results["mismatches"]), ""]
+    return "\n".join(lines)
