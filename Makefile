@@ -49,7 +49,7 @@ fuzz: install  ## schemathesis on the local server: every phase and check, seed 
 fuzz-long: install  ## the same for 15 minutes and 500 examples per operation and phase
 	FUZZ_SECONDS=900 FUZZ_EXAMPLES=500 scripts/fuzz.sh
 
-bench: install  ## the benchmark suite: prints the table, writes benchmarks/results.json (under 10 minutes)
+bench: install  ## the benchmark suite: prints the table, writes benchmarks/results.json (about 9 minutes)
 	$(BIN)/python -m benchmarks
 
 bench-quick: install  ## fewer repetitions, no sam build; fails when a DynamoDB call or item count is off

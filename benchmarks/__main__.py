@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,12 @@ def run(quick: bool, build: bool) -> dict[str, Any]:
     return results
 
 
+_STARTED = time.monotonic()
+
+
 def _progress(step: str) -> None:
-    sys.stderr.write(f"benchmarks: {step}...\n")
+    # The elapsed time says which part of a long run is the long one.
+    sys.stderr.write(f"benchmarks: {step}... ({time.monotonic() - _STARTED:.0f} s in)\n")
 
 
 def main(argv: list[str] | None = None) -> int:
