@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -214,3 +215,40 @@ def assert_event_outcome(expected: dict[str, Any], result: Any) -> None:
         assert result == {"errorMessage": expected["error"], "errorType": "Exception"}
     else:
         assert result == expected["result"]
+
+
+@dataclass
+class CallLog:
+    """The DynamoDB calls of the runtime's client: operations in order, their parameters, items read."""
+
+    operations: list[str] = field(default_factory=list)
+    parameters: list[dict[str, Any]] = field(default_factory=list)
+    items_read: int = 0
+
+    def counts(self) -> Counter[str]:
+        return Counter(self.operations)
+
+    def clear(self) -> None:
+        self.operations.clear()
+        self.parameters.clear()
+        self.items_read = 0
+
+
+@pytest.fixture
+def calls(runtime: Runtime) -> Iterator[CallLog]:
+    """Count the round trips: they are part of the contract."""
+    log = CallLog()
+    events = runtime.repository.client.meta.events  # type: ignore[attr-defined]
+
+    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
+        log.operations.append(model.name)
+        log.parameters.append(params)
+
+    def after(model: Any, parsed: dict[str, Any], **_: Any) -> None:
+        log.items_read += parsed.get("ScannedCount", 1 if parsed.get("Item") else 0)
+
+    events.register("provide-client-params.dynamodb", before)
+    events.register("after-call.dynamodb", after)
+    yield log
+    events.unregister("provide-client-params.dynamodb", before)
+    events.unregister("after-call.dynamodb", after)

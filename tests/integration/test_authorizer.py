@@ -24,6 +24,7 @@ from tests.conftest import (
     ORG,
     TABLE,
     TOKENS_URL,
+    CallLog,
     FakeClock,
     LambdaContextStub,
     call,
@@ -32,7 +33,6 @@ from tests.conftest import (
     mint_admin,
 )
 from tests.integration.test_concurrency import OneRequestAtATime, admitted_across_threads
-from tests.integration.test_verify import operations  # noqa: F401 - a fixture
 
 ROUTES = {
     "GET /v1/orders/{order_id}": {"permission": "orders:read", "scopes": ["orders"]},
@@ -258,28 +258,28 @@ def test_revocation_denies_the_very_next_call(runtime: Runtime, admin: IssuedTok
 def test_calls_per_authorization(
     runtime: Runtime,
     admin: IssuedToken,
-    operations: list[str],  # noqa: F811 - the fixture
+    calls: CallLog,
     clock: FakeClock,
 ) -> None:
     plain = make(runtime, admin)
     limited = make(runtime, admin, rate_limit_rps=100)
     for token in (plain, limited):
         authorize(request("GET", "/v1/x", token.plaintext_token))
-    operations.clear()
+    calls.clear()
     clock.advance(seconds=5)  # last_used_at is fresh: no write for it
     authorize(request("GET", "/v1/x", plain.plaintext_token))
-    assert operations == ["GetItem"]
-    operations.clear()
+    assert calls.operations == ["GetItem"]
+    calls.clear()
     authorize(request("GET", "/v1/x", limited.plaintext_token))
-    assert operations == ["GetItem", "UpdateItem"]
-    operations.clear()
+    assert calls.operations == ["GetItem", "UpdateItem"]
+    calls.clear()
     clock.advance(minutes=2)  # once a minute, the last_used_at write
     authorize(request("GET", "/v1/x", plain.plaintext_token))
-    assert operations == ["GetItem", "TransactWriteItems"]
-    operations.clear()
+    assert calls.operations == ["GetItem", "TransactWriteItems"]
+    calls.clear()
     authorize(request("GET", "/v1/x", "atok_garbage"))
     authorize(request("GET", "/v1/x", None))
-    assert operations == []
+    assert calls.operations == []
 
 
 @pytest.mark.parametrize(

@@ -3,49 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
-import pytest
-
-from shared.runtime import Runtime
 from shared.services import IssuedToken
-from tests.conftest import TOKENS_URL, FakeClock, call
-
-
-@dataclass
-class CallLog:
-    operations: list[str] = field(default_factory=list)
-    parameters: list[dict[str, Any]] = field(default_factory=list)
-    items_read: int = 0
-
-    def counts(self) -> Counter[str]:
-        return Counter(self.operations)
-
-    def clear(self) -> None:
-        self.operations.clear()
-        self.parameters.clear()
-        self.items_read = 0
-
-
-@pytest.fixture
-def calls(runtime: Runtime) -> Iterator[CallLog]:
-    log = CallLog()
-    events = runtime.repository.client.meta.events  # type: ignore[attr-defined]
-
-    def before(model: Any, params: dict[str, Any], **_: Any) -> None:
-        log.operations.append(model.name)
-        log.parameters.append(params)
-
-    def after(model: Any, parsed: dict[str, Any], **_: Any) -> None:
-        log.items_read += parsed.get("ScannedCount", 1 if parsed.get("Item") else 0)
-
-    events.register("provide-client-params.dynamodb", before)
-    events.register("after-call.dynamodb", after)
-    yield log
-    events.unregister("provide-client-params.dynamodb", before)
-    events.unregister("after-call.dynamodb", after)
+from tests.conftest import TOKENS_URL, CallLog, FakeClock, call
 
 
 def test_authentication_is_one_consistent_get_item(

@@ -15,9 +15,8 @@ from shared.local.events import authorizer_event, proxy_event
 from shared.principals import ClaimNames, TrustedAuthorizer
 from shared.runtime import Runtime
 from shared.services import IssuedToken
-from tests.conftest import APP, ORG, TOKENS_URL, LambdaContextStub, call, handler, issue
+from tests.conftest import APP, ORG, TOKENS_URL, CallLog, LambdaContextStub, call, handler, issue
 from tests.integration.test_api import assert_401, assert_403, assert_404
-from tests.integration.test_verify import operations  # noqa: F401 - a fixture
 
 JSON_LIST = '["app_tokens:*"]'
 
@@ -39,14 +38,14 @@ def vouched_by_our_authorizer(token: IssuedToken, method: str, path: str) -> dic
 def test_our_authorizers_context_is_trusted_without_a_second_read(
     runtime: Runtime,
     admin: IssuedToken,
-    operations: list[str],  # noqa: F811 - the fixture
+    calls: CallLog,
 ) -> None:
     trust(runtime, TrustedAuthorizer.APP_TOKENS)
     context = vouched_by_our_authorizer(admin, "GET", TOKENS_URL)
-    operations.clear()
+    calls.clear()
     listed = call("list_tokens", "GET", TOKENS_URL, authorizer=context)
     assert listed.status == 200, listed.body
-    assert operations == ["Query"]  # no GetItem for the caller: the authorizer did it
+    assert calls.operations == ["Query"]  # no GetItem for the caller: the authorizer did it
 
 
 def test_the_context_carries_the_callers_limits(runtime: Runtime, admin: IssuedToken) -> None:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, cast
-
-import pytest
 
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime
 from shared.services import IssuedToken, LifetimePolicy, revoke_token
 from shared.verification import RequestContext, VerifyCode, verify
-from tests.conftest import APP, ORG, TABLE, TOKENS_URL, FakeClock, Result, call, issue, mint_admin
+from tests.conftest import (
+    APP,
+    ORG,
+    TABLE,
+    TOKENS_URL,
+    CallLog,
+    FakeClock,
+    Result,
+    call,
+    issue,
+    mint_admin,
+)
 from tests.integration.test_api import assert_403, assert_404, assert_422
 from tests.integration.test_concurrency import OneRequestAtATime, admitted_across_threads
 
@@ -148,36 +156,23 @@ def test_concurrent_requests_never_exceed_the_bucket(
     assert 1 <= allowed <= 10  # the clock stands still: never more than the burst, across all threads
 
 
-@pytest.fixture
-def operations(runtime: Runtime) -> Iterator[list[str]]:
-    names: list[str] = []
-    events = runtime.repository.client.meta.events  # type: ignore[attr-defined]
-
-    def count(model: Any, **_: Any) -> None:
-        names.append(model.name)
-
-    events.register("provide-client-params.dynamodb", count)
-    yield names
-    events.unregister("provide-client-params.dynamodb", count)
-
-
 def test_calls_per_verification(
-    runtime: Runtime, admin: IssuedToken, operations: list[str], clock: FakeClock
+    runtime: Runtime, admin: IssuedToken, calls: CallLog, clock: FakeClock
 ) -> None:
     plain = make(runtime, admin)
     limited = make(runtime, admin, rate_limit_rps=100)
     for token in (plain, limited):
         verify(runtime.repository, runtime.hasher, runtime.clock, token.plaintext_token, RequestContext())
-    operations.clear()
+    calls.clear()
     clock.advance(seconds=5)  # last_used_at is fresh: no write for it now
     verify(runtime.repository, runtime.hasher, runtime.clock, plain.plaintext_token, RequestContext())
-    assert operations == ["GetItem"]
-    operations.clear()
+    assert calls.operations == ["GetItem"]
+    calls.clear()
     verify(runtime.repository, runtime.hasher, runtime.clock, limited.plaintext_token, RequestContext())
-    assert operations == ["GetItem", "UpdateItem"]
-    operations.clear()
+    assert calls.operations == ["GetItem", "UpdateItem"]
+    calls.clear()
     verify(runtime.repository, runtime.hasher, runtime.clock, "atok_garbage", RequestContext())
-    assert operations == []
+    assert calls.operations == []
 
 
 def test_who_may_verify(runtime: Runtime, admin: IssuedToken) -> None:
