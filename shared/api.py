@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.error_map import error_response, to_response, validation_response
 from shared.errors import AuthenticationFailed, InvalidInput, ServiceError
 from shared.http import header
+from shared.models import PATH_ID_PATTERN
 from shared.observability import count, logger, traced
 from shared.principals import Principal, vouched_caller
 from shared.runtime import Runtime, get_runtime
@@ -115,8 +116,7 @@ def new_resolver() -> APIGatewayRestResolver:
     return resolver
 
 
-# Every path id of this API (org, app and token ids) is drawn from these characters.
-_PATH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PATH_ID = re.compile(PATH_ID_PATTERN)
 
 
 def _unroutable_path_parameter(parameters: Mapping[str, str] | None) -> dict[str, Any] | None:

@@ -92,7 +92,7 @@ def requirement_for(rules: Mapping[tuple[str, str], Requirement], method: str, r
     return rules.get((method, resource)) or rules.get(("ANY", resource)) or Requirement()
 
 
-def request_context(event: Mapping[str, Any], requirement: Requirement) -> RequestContext:
+def request_context(event: Mapping[str, Any], method: str, requirement: Requirement) -> RequestContext:
     """What an API Gateway REQUEST authorizer event asks for, in the verification core's terms."""
     path_parameters = event.get("pathParameters") or {}
     resources = {
@@ -100,7 +100,7 @@ def request_context(event: Mapping[str, Any], requirement: Requirement) -> Reque
         for name, header_name in RESOURCE_SOURCES.items()
     }
     return RequestContext(
-        method=str(event.get("httpMethod") or "").upper() or None,
+        method=method or None,
         path=event.get("path"),
         scopes=requirement.scopes,
         permission=requirement.permission,
@@ -150,15 +150,14 @@ def authorize_request(
     if presented is None:
         return AuthorizerDecision(VerifyCode.MALFORMED, None)
     rules = route_requirements(settings.authorizer_routes)
-    requirement = requirement_for(
-        rules, str(event.get("httpMethod") or "").upper(), str(event.get("resource"))
-    )
+    method = str(event.get("httpMethod") or "").upper()
+    requirement = requirement_for(rules, method, str(event.get("resource")))
     verdict = verify(
         repository,
         hasher,
         clock,
         presented,
-        request_context(event, requirement),
+        request_context(event, method, requirement),
         org_id=settings.authorizer_org_id,
         app_id=settings.authorizer_app_id,
     )

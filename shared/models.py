@@ -18,6 +18,8 @@ MAX_RATE_LIMIT_RPS = 100_000
 MAX_RATE_LIMIT_BURST = 1_000_000
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+# Any id in a path of this API (org, app, token): the token id's pattern, and the widest of them.
+PATH_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # Free text may hold anything printable, line breaks and tabs included, but no other control characters.
 _TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 _LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"

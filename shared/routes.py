@@ -14,6 +14,7 @@ from shared.errors import AuthenticationFailed, InvalidInput, NotFound
 from shared.lifecycle import REFRESH_REUSE_REASON
 from shared.models import (
     ID_PATTERN,
+    PATH_ID_PATTERN,
     REASON_PATTERN,
     ErrorBody,
     RateLimitPublic,
@@ -47,7 +48,7 @@ SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 OrgId = Annotated[str, Path(pattern=ID_PATTERN, description="The organisation's id.")]
 AppId = Annotated[str, Path(pattern=ID_PATTERN, description="The app's id.")]
-TokenId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The token's id.")]
+TokenId = Annotated[str, Path(pattern=PATH_ID_PATTERN, description="The token's id.")]
 
 _ERROR_DESCRIPTIONS = {
     401: "Missing, malformed, unknown, expired or revoked token.",
