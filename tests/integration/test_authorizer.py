@@ -33,6 +33,7 @@ from tests.conftest import (
     mint_admin,
 )
 from tests.integration.test_concurrency import OneRequestAtATime, admitted_across_threads
+from tests.tokens import mistype_last_character
 
 ROUTES = {
     "GET /v1/orders/{order_id}": {"permission": "orders:read", "scopes": ["orders"]},
@@ -122,7 +123,6 @@ def test_no_credential_is_a_401(runtime: Runtime, admin: IssuedToken, clock: Fak
     other_app = mint_admin(runtime, ORG, "other", ["*"])
     other_org = mint_admin(runtime, "globex", APP, ["*"])
     never_issued = new_secret(SecretKind.ACCESS, new_token_id(clock.now))
-    last = plain.plaintext_token[-1]
 
     def code_and_effect(presented: str | None) -> tuple[str, str]:
         event = request("GET", "/v1/status", presented)
@@ -134,7 +134,7 @@ def test_no_credential_is_a_401(runtime: Runtime, admin: IssuedToken, clock: Fak
         (None, "MALFORMED"),  # no Authorization header
         ("not-a-token", "MALFORMED"),
         (plain.refresh_token_plaintext, "MALFORMED"),  # a refresh token is no access token
-        (plain.plaintext_token[:-1] + ("y" if last == "x" else "x"), "MALFORMED"),  # bad checksum
+        (mistype_last_character(plain.plaintext_token), "MALFORMED"),  # bad checksum
         (plain.plaintext_token[:20], "MALFORMED"),  # truncated
         ("ghp_" + "a" * 36, "MALFORMED"),  # another service's token
         (never_issued, "NOT_FOUND"),

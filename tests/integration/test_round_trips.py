@@ -6,6 +6,7 @@ from collections import Counter
 
 from shared.services import IssuedToken
 from tests.conftest import TOKENS_URL, CallLog, FakeClock, call
+from tests.tokens import mistype_last_character
 
 
 def test_authentication_is_one_consistent_get_item(
@@ -65,7 +66,7 @@ def test_last_used_adds_at_most_one_write_a_minute(
 
 
 def test_malformed_tokens_cost_no_call(admin: IssuedToken, calls: CallLog) -> None:
-    mistyped = admin.plaintext_token[:-1] + ("A" if admin.plaintext_token[-1] != "A" else "B")
+    mistyped = mistype_last_character(admin.plaintext_token)
     for token in (None, "garbage", mistyped, admin.refresh_token_plaintext):
         assert call("list_tokens", "GET", TOKENS_URL, token=token).status == 401
     assert calls.operations == []

@@ -24,6 +24,7 @@ from shared.services import (
 )
 from shared.verification import record_use
 from tests.conftest import APP, ORG, FakeClock, mint_admin
+from tests.tokens import mistype_last_character
 
 POLICY = LifetimePolicy()
 
@@ -291,7 +292,8 @@ class TestList:
         page = page_of(runtime, admin.token, limit=1)
         assert page.next_token is not None
         runtime.repository.register_app(ORG, "other", to_iso(runtime.clock()))
-        for app, cursor in (("other", page.next_token), (APP, page.next_token[:-2] + "xx"), (APP, "garbage")):
+        tampered = mistype_last_character(page.next_token)
+        for app, cursor in (("other", page.next_token), (APP, tampered), (APP, "garbage")):
             with pytest.raises(InvalidInput) as caught:
                 page_of(runtime, admin.token, app=app, limit=1, next_token=cursor)
             assert caught.value.errors[0]["loc"] == ["query", "next_token"]
