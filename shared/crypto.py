@@ -142,4 +142,9 @@ def _b64(data: bytes) -> str:
 def _unb64(text: str) -> bytes:
     if not text or not re.fullmatch(r"[A-Za-z0-9_-]+", text):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    # The decoder ignores the unused low bits of the last character, so several strings
+    # decode to the same bytes; accepting only the canonical one keeps one cursor per page.
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data

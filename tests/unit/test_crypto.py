@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from datetime import UTC, datetime, timedelta
@@ -125,3 +126,17 @@ def test_cursor_round_trips_and_resists_tampering() -> None:
     assert hasher.open_cursor("not a cursor") is None
     assert hasher.open_cursor("%%%.###") is None
     assert SecretHasher(b"o" * 32).open_cursor(cursor) is None
+
+
+def test_cursor_has_one_spelling() -> None:
+    """A 16-byte signature leaves 4 unused bits in its last base64 character; flipping them is refused."""
+    hasher = SecretHasher(KEY)
+    cursor = hasher.sign_cursor({"org": "acme", "app": "billing", "after": "TOKEN#1"})
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(cursor[-1])
+    same_bytes = cursor[:-1] + alphabet[last ^ 0b0001]
+    assert base64.urlsafe_b64decode(same_bytes.partition(".")[2] + "==") == base64.urlsafe_b64decode(
+        cursor.partition(".")[2] + "=="
+    )
+    assert hasher.open_cursor(same_bytes) is None
+    assert hasher.open_cursor(cursor) is not None
