@@ -16,6 +16,9 @@ here; the expected answer is derived from three rules:
 - a transaction cancelled by a conflict is not retried by botocore: a 503 at once;
 - the ``last_used_at`` write is best effort: its failure never changes the answer.
 
+A fifth kind, a lost answer, lets moto commit a transaction and then times its answer out:
+botocore's retry must be answered as DynamoDB answers a repeated client request token.
+
 After every request the table's invariants hold (``assert_invariants``), and a request that
 failed left the table exactly as it was (only ``last_used_at`` may have moved).
 """
@@ -30,6 +33,7 @@ from typing import Any, cast
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
+from botocore.handlers import generate_idempotent_uuid
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
@@ -46,6 +50,7 @@ THROTTLE = "throttle"
 SERVER_ERROR = "server_error"
 TIMEOUT = "timeout"
 CONFLICT = "conflict"
+LOST_ANSWER = "lost_answer"  # DynamoDB applies a transaction, then its answer never arrives
 RETRIED_BY_BOTOCORE = {THROTTLE, SERVER_ERROR, TIMEOUT}
 ONCE, ALWAYS = 1, 99  # failed attempts: one (a retry succeeds), or more than botocore makes
 # Totals for the end of the run (tests/conftest.py prints them): requests faulted, attempts failed.
@@ -71,6 +76,8 @@ class FaultInjector:
     calls: int = 0
     injected: list[Injected] = field(default_factory=list)
     total_attempts_failed: int = 0
+    applied_request_tokens: set[str] = field(default_factory=set)
+    answered_idempotently: int = 0
 
     def plan(self, kind: str, at_call: int, failures: int) -> None:
         self.kind, self.at_call, self.failures, self.calls = kind, at_call, failures, 0
@@ -85,17 +92,39 @@ class FaultInjector:
         operation = request.headers["X-Amz-Target"].decode().rsplit(".", 1)[1]
         if self.kind is None or self.calls != self.at_call:
             return botocore_stubber(request=request, **kwargs)
-        if self.kind == CONFLICT and operation != "TransactWriteItems":
-            return botocore_stubber(request=request, **kwargs)  # only transactions can conflict
+        if self.kind in (CONFLICT, LOST_ANSWER) and operation != "TransactWriteItems":
+            return botocore_stubber(request=request, **kwargs)  # only transactions conflict or carry a token
         if attempt == 1:
             body = json.loads(request.body or b"{}")
             best_effort = "last_used_at" in json.dumps(body.get("TransactItems", []))
             self.injected.append(Injected(operation, best_effort))
+        if self.kind == LOST_ANSWER:
+            return self._lose_answer(request, attempt, **kwargs)
         if attempt > self.failures:
             return botocore_stubber(request=request, **kwargs)
         self.injected[-1].attempts += 1
         self.total_attempts_failed += 1
         return self._fault(request, body=json.loads(request.body or b"{}"))
+
+    def _lose_answer(self, request: Any, attempt: int, **kwargs: Any) -> Any:
+        """Apply the first attempt in moto and drop its answer; answer a retry as DynamoDB does.
+
+        DynamoDB answers a retried transaction that carries an applied attempt's client request
+        token with success, without applying it again. moto ignores the token, so that one rule
+        is played here; a retry without the token goes to moto, which runs it a second time.
+        """
+        request_token = json.loads(request.body or b"{}").get("ClientRequestToken")
+        if attempt == 1:
+            botocore_stubber(request=request, **kwargs)
+            if request_token:
+                self.applied_request_tokens.add(request_token)
+            self.injected[-1].attempts += 1
+            self.total_attempts_failed += 1
+            raise ReadTimeoutError(endpoint_url=request.url)
+        if request_token in self.applied_request_tokens:
+            self.answered_idempotently += 1
+            return _answer(request, 200, {})
+        return botocore_stubber(request=request, **kwargs)
 
     def _fault(self, request: Any, body: dict[str, Any]) -> Any:
         if self.kind == TIMEOUT:
@@ -110,9 +139,14 @@ class FaultInjector:
 
 def _error(request: Any, status: int, code: str, extra: dict[str, Any]) -> AWSResponse:
     payload = {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected", **extra}
+    response = _answer(request, status, payload)
+    response.headers["x-amzn-ErrorType"] = code
+    return response
+
+
+def _answer(request: Any, status: int, payload: dict[str, Any]) -> AWSResponse:
     headers = HTTPHeaders()
     headers["Content-Type"] = "application/x-amz-json-1.0"
-    headers["x-amzn-ErrorType"] = code
     return AWSResponse(request.url, status, headers, MockRawResponse(json.dumps(payload).encode()))
 
 
@@ -125,9 +159,13 @@ class Faulty:
 
 
 @pytest.fixture
-def faulty(aws: None, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Faulty]:
+def faulty(
+    aws: None, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Faulty]:
     """The product's DynamoDB client (its retry settings) with the injector in moto's place."""
     client = new_dynamodb_client()
+    if not getattr(request, "param", True):  # the one test that shows what idempotency tokens prevent
+        client.meta.events.unregister("before-parameter-build", generate_idempotent_uuid)
     injector = FaultInjector()
     client.meta.events.unregister("before-send", cast(Any, botocore_stubber))
     client.meta.events.register("before-send", injector)
@@ -206,10 +244,22 @@ def expected_status(kind: str, failures: int, injected: Injected, success: int) 
     return 503
 
 
-@pytest.mark.parametrize("failures", [ONCE, ALWAYS], ids=["once", "always"])
-@pytest.mark.parametrize("kind", [THROTTLE, SERVER_ERROR, TIMEOUT, CONFLICT])
-@pytest.mark.parametrize("name", list(REQUESTS))
-def test_a_fault_in_every_call(faulty: Faulty, clock: FakeClock, name: str, kind: str, failures: int) -> None:
+@dataclass
+class FaultedRequest:
+    """One request whose n-th DynamoDB call took the fault, and the table around it."""
+
+    at_call: int
+    success: int  # the status the request answers when nothing fails
+    result: Result
+    injected: Injected
+    before: list[dict[str, Any]]
+    after: list[dict[str, Any]]
+
+
+def each_call_faulted(
+    faulty: Faulty, clock: FakeClock, name: str, kind: str, failures: int
+) -> Iterator[FaultedRequest]:
+    """Run request ``name`` once per DynamoDB call it makes, that call taking the fault."""
     admin = mint_admin(faulty.runtime, ORG, APP, ["*"])
     injector = faulty.injector
     for at_call in range(1, 20):
@@ -229,10 +279,19 @@ def test_a_fault_in_every_call(faulty: Faulty, clock: FakeClock, name: str, kind
         injected = injector.injected[-1]
         TOTALS["requests"] += 1
         TOTALS["attempts"] += injected.attempts
-        want = expected_status(kind, failures, injected, success)
-        assert result.status == want, (name, kind, failures, at_call, injected, result.body)
-        after = table_items(faulty.client)
-        assert_invariants(after)
+        yield FaultedRequest(at_call, success, result, injected, before, table_items(faulty.client))
+    assert injector.injected, "no call of this request could take this fault"
+
+
+@pytest.mark.parametrize("failures", [ONCE, ALWAYS], ids=["once", "always"])
+@pytest.mark.parametrize("kind", [THROTTLE, SERVER_ERROR, TIMEOUT, CONFLICT])
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_a_fault_in_every_call(faulty: Faulty, clock: FakeClock, name: str, kind: str, failures: int) -> None:
+    for faulted in each_call_faulted(faulty, clock, name, kind, failures):
+        result, injected = faulted.result, faulted.injected
+        want = expected_status(kind, failures, injected, faulted.success)
+        assert result.status == want, (name, kind, failures, faulted.at_call, injected, result.body)
+        assert_invariants(faulted.after)
         if kind in RETRIED_BY_BOTOCORE and not injected.best_effort:
             assert injected.attempts == (1 if failures == ONCE else 4)  # botocore's 1 + 3 retries
         if want != 503:
@@ -242,10 +301,38 @@ def test_a_fault_in_every_call(faulty: Faulty, clock: FakeClock, name: str, kind
         )
         assert int(result.headers["retry-after"]) >= 1
         assert "injected" not in (result.body or "")
-        assert without_last_use(after) == without_last_use(before), "a failed request wrote something"
-    assert injector.injected, "no call of this request could take this fault"
+        assert without_last_use(faulted.after) == without_last_use(faulted.before), "a failed request wrote"
     if kind in RETRIED_BY_BOTOCORE:
         assert faulty.sleeps and all(s >= 0 for s in faulty.sleeps), "botocore never backed off"
+
+
+@pytest.mark.parametrize("name", list(REQUESTS))
+def test_a_transaction_whose_answer_was_lost_is_not_applied_twice(
+    faulty: Faulty, clock: FakeClock, name: str
+) -> None:
+    """DynamoDB applied the transaction, its answer timed out, botocore sent it again.
+
+    botocore gives every TransactWriteItems a client request token (an idempotency token in
+    DynamoDB's model) and keeps it across retries, so DynamoDB answers the retry with the first
+    attempt's success instead of running the transaction against the table it already changed.
+    """
+    lost = list(each_call_faulted(faulty, clock, name, LOST_ANSWER, ONCE))
+    for faulted in lost:
+        assert faulted.result.status == faulted.success, (name, faulted.at_call, faulted.result.body)
+        assert_invariants(faulted.after)
+    assert faulty.injector.answered_idempotently == len(lost)
+
+
+@pytest.mark.parametrize("faulty", [False], indirect=True, ids=["without idempotency tokens"])
+def test_without_the_token_a_lost_answer_fails_requests_that_succeeded(
+    faulty: Faulty, clock: FakeClock
+) -> None:
+    """What the token prevents: the retry fails the conditions its own first attempt made false."""
+    created = [f.result.status for f in each_call_faulted(faulty, clock, "create", LOST_ANSWER, ONCE)]
+    refreshed = [f.result.status for f in each_call_faulted(faulty, clock, "refresh", LOST_ANSWER, ONCE)]
+    assert 500 in created  # the token was stored, the caller never gets it
+    assert 401 in refreshed  # the secrets were rotated, the caller never gets the new ones
+    assert faulty.injector.answered_idempotently == 0
 
 
 # ---- the hashing key's store down at a cold start ------------------------------------------------
