@@ -15,10 +15,10 @@ from shared.crypto import new_token_id
 from shared.errors import AuthenticationFailed
 from shared.lifecycle import EXPIRED, EXPIRING
 from shared.records import Credential
-from shared.repository import DynamoDBTokenRepository, token_items
+from shared.repository import EXPIRY_SHARDS, DynamoDBTokenRepository, expiry_shard, token_items
 from shared.runtime import Runtime
 from shared.services import IssuedToken, LifetimePolicy, authenticate, refresh_token
-from shared.sweep import SweepReport, sweep
+from shared.sweep import ALL_SHARDS, SweepReport, shards_of, sweep
 from tests.conftest import APP, ORG, TABLE, FakeClock, LambdaContextStub, issue
 from tests.integration.test_concurrency import OneRequestAtATime
 
@@ -193,3 +193,49 @@ def test_the_scheduled_function_returns_and_logs_its_counts(
     }
     [logged] = [record for record in caplog.records if record.getMessage() == "sweep finished"]
     assert (logged.expired, logged.expiring_notified) == (1, 1)  # type: ignore[attr-defined]
+    assert logged.shards == list(ALL_SHARDS)  # type: ignore[attr-defined]
+
+
+def test_the_scheduled_function_sweeps_the_shards_its_event_names(
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock
+) -> None:
+    from functions.sweep_expired_tokens.app import lambda_handler
+
+    token = make(runtime, admin, timedelta(minutes=5))
+    clock.advance(minutes=10)
+    shard = int(expiry_shard(token.token.token_id))
+    others = [s for s in ALL_SHARDS if s != shard]
+    assert lambda_handler({"shards": others}, LambdaContextStub())["expired"] == 0
+    assert lambda_handler({"shards": [shard]}, LambdaContextStub())["expired"] == 1
+
+
+def test_runs_over_groups_of_shards_retire_each_token_once(
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock
+) -> None:
+    tokens = [make(runtime, admin, timedelta(minutes=5)) for _ in range(40)]
+    clock.advance(minutes=10)
+    groups = [ALL_SHARDS[start : start + 4] for start in range(0, EXPIRY_SHARDS, 4)]
+    by_group = [
+        sweep(runtime.repository, runtime.clock, POLICY, WINDOW, time_left=lambda: 900.0, shards=group)
+        for group in groups
+    ]
+    for group, report in zip(groups, by_group, strict=True):
+        in_group = [t for t in tokens if int(expiry_shard(t.token.token_id)) in group]
+        assert (report.expired, report.items_read) == (len(in_group), len(in_group))
+    assert outbox(runtime, EXPIRED) == sorted(t.token.token_id for t in tokens)  # each event once
+    assert run(runtime).expired == 0
+
+
+@pytest.mark.parametrize(
+    "shards",
+    [[], [16], [-1], [0, 0], ["0"], [1.0], [True], "0-3", {"0": 1}, 3],
+    ids=repr,
+)
+def test_a_malformed_shard_list_fails_the_run(shards: Any) -> None:
+    with pytest.raises(ValueError, match="shards must be"):
+        shards_of({"shards": shards})
+
+
+def test_an_event_without_shards_sweeps_them_all() -> None:
+    assert shards_of({"source": "aws.events", "detail-type": "Scheduled Event"}) == ALL_SHARDS
+    assert shards_of({"shards": [15, 3]}) == (15, 3)

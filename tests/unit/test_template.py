@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from importlib import import_module
 from typing import Any
@@ -12,6 +13,7 @@ from shared import repository
 from shared.api import Operation
 from shared.local.template import functions, load_template, routes
 from shared.routes import OPERATIONS
+from shared.sweep import ALL_SHARDS, shards_of
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +59,10 @@ def test_no_function_may_scan_or_delete(template: dict[str, Any]) -> None:
     text = str(template["Resources"])
     for action in ("dynamodb:Scan", "dynamodb:DeleteItem", "dynamodb:DeleteTable", "dynamodb:*"):
         assert action not in text
+
+
+def test_the_sweep_schedules_cover_every_index_shard_once(template: dict[str, Any]) -> None:
+    events = template["Resources"]["SweepExpiredTokensFunction"]["Properties"]["Events"]
+    groups = [shards_of(json.loads(event["Properties"]["Input"])) for event in events.values()]
+    assert len(groups) > 1, "one schedule sweeps the shards one after another"
+    assert sorted(shard for group in groups for shard in group) == list(ALL_SHARDS)
