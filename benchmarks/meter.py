@@ -12,8 +12,9 @@ from typing import Any
 class CallMeter:
     """What one client did since the last :meth:`reset`: calls by operation, items read, seconds inside.
 
-    The time runs from ``before-parameter-build`` (the first event of a call) to ``after-call``
-    (or ``after-call-error``), so it holds botocore's own serialising and parsing as well as the
+    The time runs from ``provide-client-params`` (the first event botocore emits in a call,
+    before it validates and serialises the parameters) to ``after-call`` (or
+    ``after-call-error``), so it holds botocore's own serialising and parsing as well as the
     round trip: everything that is DynamoDB's side of a request rather than ours.
     """
 
@@ -25,7 +26,7 @@ class CallMeter:
     def attach(self, client: Any) -> CallMeter:
         """Hook this meter into a botocore DynamoDB client's events."""
         events = client.meta.events
-        events.register("before-parameter-build.dynamodb", self._start)
+        events.register("provide-client-params.dynamodb", self._start)
         events.register("after-call.dynamodb", self._finish)
         events.register("after-call-error.dynamodb", self._finish_error)
         return self
