@@ -16,6 +16,7 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto import mock_aws
 
+from shared.lifecycle import SOURCE
 from shared.local.events import proxy_event
 from shared.models import TokenCreate
 from shared.repository import DynamoDBTokenRepository
@@ -252,3 +253,17 @@ def calls(runtime: Runtime) -> Iterator[CallLog]:
     yield log
     events.unregister("provide-client-params.dynamodb", before)
     events.unregister("after-call.dynamodb", after)
+
+
+@pytest.fixture
+def bus_queue(aws: None) -> str:
+    """An SQS queue that receives everything with our source from the default bus."""
+    sqs = boto3.client("sqs")
+    events = boto3.client("events")
+    queue_url = sqs.create_queue(QueueName="lifecycle")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name="app-tokens", EventPattern=json.dumps({"source": [SOURCE]}))
+    events.put_targets(Rule="app-tokens", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return queue_url

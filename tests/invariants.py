@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.lifecycle import CREATED, REVOKED, ROTATED
+from shared.lifecycle import CREATED, EXPIRED, EXPIRING, REVOKED, ROTATED
 from shared.repository import record_from_item
 from tests.conftest import TABLE
 
@@ -16,7 +16,7 @@ def table_items(client: Any) -> list[dict[str, Any]]:
 
 
 def assert_invariants(items: list[dict[str, Any]]) -> None:
-    """No half-written token: both items or none, in agreement, each change with its events."""
+    """No half-written token: both items or none, in agreement, each change with exactly its events."""
     metadata = {i["SK"]["S"].removeprefix("TOKEN#"): i for i in items if i["SK"]["S"].startswith("TOKEN#")}
     credentials = {i["PK"]["S"].removeprefix("TOKEN#"): i for i in items if i["SK"]["S"] == "CREDENTIAL"}
     events = [i for i in items if i["PK"]["S"].startswith("OUTBOX#")]
@@ -25,7 +25,10 @@ def assert_invariants(items: list[dict[str, Any]]) -> None:
         credential = credentials[token_id]
         assert record_from_item(item) == record_from_item(credential), token_id
         assert item.get("rotated_at") == credential.get("rotated_at"), token_id
-        assert "access_hash" in credential and "refresh_hash" in credential, token_id
+        hashed = "access_hash" in credential and "refresh_hash" in credential
+        if not hashed:  # retired by the sweep: hashes gone, out of the index, kept until TTL
+            assert "access_hash" not in credential and "refresh_hash" not in credential, token_id
+            assert "expiry_shard" not in item and "purge_at" in item and "purge_at" in credential, token_id
         if "revoked_at" in item:
             assert "expiry_shard" not in item and "purge_at" in item and "purge_at" in credential
 
@@ -39,4 +42,7 @@ def assert_invariants(items: list[dict[str, Any]]) -> None:
         assert count(CREATED, token_id) == 1, token_id
         assert count(REVOKED, token_id) == (1 if "revoked_at" in item else 0), token_id
         assert count(ROTATED, token_id) == rotations, token_id
+        retired = "access_hash" not in credentials[token_id]
+        assert count(EXPIRED, token_id) == (1 if retired else 0), token_id
+        assert count(EXPIRING, token_id) == (1 if "expiring_notified_at" in item else 0), token_id
     assert {e["token_id"]["S"] for e in events} <= set(metadata), "an event about no token"

@@ -16,6 +16,10 @@ here; the expected answer is derived from three rules:
 - a transaction cancelled by a conflict is not retried by botocore: a 503 at once;
 - the ``last_used_at`` write is best effort: its failure never changes the answer.
 
+The scheduled sweep and the stream publisher take the same faults in each of their calls: a
+fault that outlasts the retries fails the run (the next scheduled run, or the stream's redelivery
+of the record, finishes the work, each event exactly once).
+
 A fifth kind, a lost answer, lets moto commit a transaction and then times its answer out:
 botocore's retry must be answered as DynamoDB answers a repeated client request token.
 
@@ -28,22 +32,38 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, cast
 
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 from botocore.handlers import generate_idempotent_uuid
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
-from shared.aws import new_dynamodb_client
-from shared.repository import DynamoDBTokenRepository
+from shared.aws import new_dynamodb_client, new_events_client
+from shared.lifecycle import CREATED, EXPIRED, EXPIRING
+from shared.repository import DynamoDBTokenRepository, expiry_shard
 from shared.runtime import Runtime, set_runtime
-from shared.services import IssuedToken
+from shared.services import IssuedToken, LifetimePolicy
 from shared.settings import Settings
-from tests.conftest import APP, HASH_KEY, ORG, TABLE, TOKENS_URL, FakeClock, Result, call, issue, mint_admin
+from shared.sweep import SweepReport, sweep
+from tests.conftest import (
+    APP,
+    HASH_KEY,
+    ORG,
+    TABLE,
+    TOKENS_URL,
+    FakeClock,
+    LambdaContextStub,
+    Result,
+    call,
+    issue,
+    mint_admin,
+)
 from tests.integration.test_api import assert_error
+from tests.integration.test_lifecycle_events import received, stream_records
 from tests.invariants import assert_invariants, table_items
 
 THROTTLE = "throttle"
@@ -335,6 +355,119 @@ def test_without_the_token_a_lost_answer_fails_requests_that_succeeded(
     assert faulty.injector.answered_idempotently == 0
 
 
+# ---- the scheduled sweep and the stream publisher -------------------------------------------------
+
+
+def _outcome(run: Callable[[], Any]) -> tuple[Any, Exception | None]:
+    try:
+        return run(), None
+    except (ClientError, BotoCoreError) as error:
+        return None, error
+
+
+def _events_of(client: Any, detail_type: str, token_id: str) -> int:
+    return sum(
+        1
+        for item in table_items(client)
+        if item.get("detail_type", {}).get("S") == detail_type
+        and item.get("token_id", {}).get("S") == token_id
+    )
+
+
+@pytest.mark.parametrize("failures", [ONCE, ALWAYS], ids=["once", "always"])
+@pytest.mark.parametrize("kind", [THROTTLE, SERVER_ERROR, TIMEOUT, CONFLICT])
+def test_a_fault_in_every_call_of_the_sweep(
+    faulty: Faulty, clock: FakeClock, kind: str, failures: int
+) -> None:
+    """A fault botocore retries away changes nothing; one that lasts fails the run (the scheduled
+    invocation errors), leaves no token half-retired, and the next run finishes the work, each
+    token retired and warned exactly once."""
+    runtime, injector = faulty.runtime, faulty.injector
+    admin = mint_admin(runtime, ORG, APP, ["*"])
+    for at_call in range(1, 20):
+        injector.off()
+        expired = issue(runtime, admin, expires_at=clock() + timedelta(minutes=5))
+        expiring = issue(runtime, admin, expires_at=clock() + timedelta(days=2))
+        clock.advance(minutes=10)
+        shards = sorted({int(expiry_shard(token.token.token_id)) for token in (expired, expiring)})
+
+        def run_sweep(shards: list[int] = shards) -> SweepReport:
+            return sweep(
+                runtime.repository,
+                runtime.clock,
+                LifetimePolicy(),
+                timedelta(days=7),
+                lambda: 900.0,
+                shards=shards,
+            )
+
+        injected_before = len(injector.injected)
+        injector.plan(kind, at_call, failures)
+        report, error = _outcome(run_sweep)
+        made = injector.calls
+        injector.off()
+        if made < at_call:
+            break
+        if len(injector.injected) == injected_before:
+            continue
+        TOTALS["requests"] += 1
+        TOTALS["attempts"] += injector.injected[-1].attempts
+        assert_invariants(table_items(faulty.client))
+        if kind in RETRIED_BY_BOTOCORE and failures == ONCE:
+            assert error is None and report is not None
+            assert (report.expired, report.expiring_notified) == (1, 1)
+        else:
+            assert error is not None, (kind, failures, at_call)
+            assert run_sweep().complete
+        assert _events_of(faulty.client, EXPIRED, expired.token.token_id) == 1
+        assert _events_of(faulty.client, EXPIRING, expiring.token.token_id) == 1
+    assert injector.injected, "no call of the sweep could take this fault"
+
+
+@pytest.mark.parametrize("failures", [ONCE, ALWAYS], ids=["once", "always"])
+@pytest.mark.parametrize("kind", [THROTTLE, SERVER_ERROR, TIMEOUT])
+def test_a_fault_in_every_call_of_the_publisher(
+    faulty: Faulty, clock: FakeClock, bus_queue: str, kind: str, failures: int
+) -> None:
+    """The publisher reads the token (DynamoDB) and puts the event (EventBridge). A fault that
+    lasts reports the record back to the stream, which delivers it again: published then, once."""
+    from functions.publish_events.app import lambda_handler as publish_handler
+
+    runtime, injector = faulty.runtime, faulty.injector
+    events = new_events_client()
+    events.meta.events.unregister("before-send", cast(Any, botocore_stubber))
+    events.meta.events.register("before-send", injector)
+    runtime._events = events
+    admin = mint_admin(runtime, ORG, APP, ["*"])
+    seen: set[str] = set()
+    stream_records(faulty.client, seen)  # the admin's own event: not this test's
+    for at_call in range(1, 20):
+        injector.off()
+        token = issue(runtime, admin)
+        records = stream_records(faulty.client, seen)
+        injected_before = len(injector.injected)
+        injector.plan(kind, at_call, failures)
+        result = publish_handler({"Records": records}, LambdaContextStub())
+        made = injector.calls
+        injector.off()
+        if made < at_call:
+            break
+        if len(injector.injected) == injected_before:
+            continue
+        TOTALS["requests"] += 1
+        TOTALS["attempts"] += injector.injected[-1].attempts
+        if kind in RETRIED_BY_BOTOCORE and failures == ONCE:
+            assert result == {"batchItemFailures": []}
+        else:
+            sequence_number = records[0]["dynamodb"]["SequenceNumber"]
+            assert result == {"batchItemFailures": [{"itemIdentifier": sequence_number}]}
+            assert received(bus_queue) == []
+            assert publish_handler({"Records": records}, LambdaContextStub()) == {"batchItemFailures": []}
+        [published] = received(bus_queue)
+        assert (published["detail-type"], published["detail"]["token_id"]) == (CREATED, token.token.token_id)
+    assert injector.injected, "no call of the publisher could take this fault"
+
+
 # ---- the hashing key's store down at a cold start ------------------------------------------------
 
 KEY_PARAMETER = "/app-tokens/token-hash-key"
@@ -400,6 +533,20 @@ def test_the_invariants_catch_what_they_guard(runtime: Runtime, admin: IssuedTok
         [{**i, "revoked_at": {"S": "2026-11-01T12:00:00.000000Z"}} if i is credential else i for i in items],
         [{k: v for k, v in i.items() if k != "refresh_hash"} for i in items],  # half-rotated
         [i for i in items if not i["PK"]["S"].startswith("OUTBOX#")],  # a change without its event
+        # retired (hashes gone, TTL set) without the expiry event
+        [
+            {**{k: v for k, v in i.items() if not k.endswith("_hash")}, "purge_at": {"N": "1"}}
+            if i is credential
+            else {**{k: v for k, v in i.items() if k != "expiry_shard"}, "purge_at": {"N": "1"}}
+            if i["SK"]["S"].startswith("TOKEN#")
+            else i
+            for i in items
+        ],
+        # warned of its expiry without the event
+        [
+            {**i, "expiring_notified_at": {"S": "x"}} if i["SK"]["S"].startswith("TOKEN#") else i
+            for i in items
+        ],
     ]
     for broken in damaged:
         with pytest.raises(AssertionError):

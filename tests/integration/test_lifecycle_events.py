@@ -17,20 +17,6 @@ from shared.sweep import sweep
 from tests.conftest import TABLE, TOKENS_URL, FakeClock, LambdaContextStub, call
 
 
-@pytest.fixture
-def bus_queue(aws: None) -> str:
-    """An SQS queue that receives everything with our source from the default bus."""
-    sqs = boto3.client("sqs")
-    events = boto3.client("events")
-    queue_url = sqs.create_queue(QueueName="lifecycle")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    events.put_rule(Name="app-tokens", EventPattern=json.dumps({"source": [SOURCE]}))
-    events.put_targets(Rule="app-tokens", Targets=[{"Id": "queue", "Arn": queue_arn}])
-    return queue_url
-
-
 def stream_records(dynamodb: Any, seen: set[str]) -> list[dict[str, Any]]:
     """The INSERT records the table's stream would deliver for outbox items not delivered yet."""
     records = []
