@@ -65,6 +65,7 @@ from tests.conftest import (
 from tests.integration.test_api import assert_error
 from tests.integration.test_lifecycle_events import received, stream_records
 from tests.invariants import assert_invariants, table_items
+from tests.leak_guard import check_table
 
 THROTTLE = "throttle"
 SERVER_ERROR = "server_error"
@@ -199,6 +200,8 @@ def faulty(
     )
     set_runtime(runtime)
     yield Faulty(runtime, injector, client, sleeps)
+    injector.off()
+    check_table(table_items(client))  # the leak guard's table check, as the runtime fixture does it
     set_runtime(None)
 
 
