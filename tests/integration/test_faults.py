@@ -33,7 +33,8 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, cast
+from functools import partial
+from typing import Any, Generic, TypeVar, cast
 
 import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -87,6 +88,17 @@ class Injected:
     attempts: int = 0
 
 
+T = TypeVar("T")
+
+
+@dataclass
+class Faulted(Generic[T]):
+    """What a run returned when one of its calls was planned to fail, and the fault that did."""
+
+    result: T
+    injected: Injected | None
+
+
 @dataclass
 class FaultInjector:
     """Answers chosen attempts of one client's DynamoDB calls with a fault; moto serves the rest."""
@@ -105,6 +117,30 @@ class FaultInjector:
 
     def off(self) -> None:
         self.kind = None
+
+    def fault_one_call(
+        self, kind: str, at_call: int, failures: int, run: Callable[[], T]
+    ) -> Faulted[T] | None:
+        """Run ``run`` with the fault planned for its ``at_call``-th call.
+
+        ``None`` when ``run`` made fewer calls (every call has had its turn); otherwise what it
+        returned and the fault that reached it (``None`` when that call cannot take this kind).
+        """
+        injected_before = len(self.injected)
+        self.plan(kind, at_call, failures)
+        try:
+            result = run()
+        finally:
+            made = self.calls
+            self.off()
+        if made < at_call:
+            return None
+        if len(self.injected) == injected_before:
+            return Faulted(result, None)
+        injected = self.injected[-1]
+        TOTALS["requests"] += 1
+        TOTALS["attempts"] += injected.attempts
+        return Faulted(result, injected)
 
     def __call__(self, request: Any, **kwargs: Any) -> Any:
         attempt = int(request.headers.get("amz-sdk-request", b"attempt=1").decode().split(";")[0][8:])
@@ -290,19 +326,14 @@ def each_call_faulted(
         injector.off()
         success, run = REQUESTS[name](faulty, admin)
         before = table_items(faulty.client)
-        injected_before = len(injector.injected)
-        injector.plan(kind, at_call, failures)
-        result = run()
-        made = injector.calls
-        injector.off()
-        if made < at_call:
+        faulted = injector.fault_one_call(kind, at_call, failures, run)
+        if faulted is None:
             break  # the request made fewer calls: every one of them was tried
-        if len(injector.injected) == injected_before:
+        if faulted.injected is None:
             continue  # that call cannot have this fault (a conflict needs a transaction)
-        injected = injector.injected[-1]
-        TOTALS["requests"] += 1
-        TOTALS["attempts"] += injected.attempts
-        yield FaultedRequest(at_call, success, result, injected, before, table_items(faulty.client))
+        yield FaultedRequest(
+            at_call, success, faulted.result, faulted.injected, before, table_items(faulty.client)
+        )
     assert injector.injected, "no call of this request could take this fault"
 
 
@@ -404,17 +435,12 @@ def test_a_fault_in_every_call_of_the_sweep(
                 shards=shards,
             )
 
-        injected_before = len(injector.injected)
-        injector.plan(kind, at_call, failures)
-        report, error = _outcome(run_sweep)
-        made = injector.calls
-        injector.off()
-        if made < at_call:
+        faulted = injector.fault_one_call(kind, at_call, failures, partial(_outcome, run_sweep))
+        if faulted is None:
             break
-        if len(injector.injected) == injected_before:
+        if faulted.injected is None:
             continue
-        TOTALS["requests"] += 1
-        TOTALS["attempts"] += injector.injected[-1].attempts
+        report, error = faulted.result
         assert_invariants(table_items(faulty.client))
         if kind in RETRIED_BY_BOTOCORE and failures == ONCE:
             assert error is None and report is not None
@@ -448,17 +474,14 @@ def test_a_fault_in_every_call_of_the_publisher(
         injector.off()
         token = issue(runtime, admin)
         records = stream_records(faulty.client, seen)
-        injected_before = len(injector.injected)
-        injector.plan(kind, at_call, failures)
-        result = publish_handler({"Records": records}, LambdaContextStub())
-        made = injector.calls
-        injector.off()
-        if made < at_call:
+        faulted = injector.fault_one_call(
+            kind, at_call, failures, partial(publish_handler, {"Records": records}, LambdaContextStub())
+        )
+        if faulted is None:
             break
-        if len(injector.injected) == injected_before:
+        if faulted.injected is None:
             continue
-        TOTALS["requests"] += 1
-        TOTALS["attempts"] += injector.injected[-1].attempts
+        result = faulted.result
         if kind in RETRIED_BY_BOTOCORE and failures == ONCE:
             assert result == {"batchItemFailures": []}
         else:
