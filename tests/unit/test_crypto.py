@@ -31,6 +31,21 @@ def test_secret_carries_at_least_256_random_bits_in_base62() -> None:
     assert SECRET_LENGTH * math.log2(62) >= 256
 
 
+def test_random_parts_use_every_position_and_character() -> None:
+    """Drawn as one integer each: no position may be stuck (a short draw would pad with zeros)."""
+    token_ids = [new_token_id(NOW) for _ in range(300)]
+    random_parts = [
+        new_secret(SecretKind.ACCESS, token_ids[0]).split("_")[2][:SECRET_LENGTH] for _ in range(300)
+    ]
+    for position in range(SECRET_LENGTH):
+        assert len({part[position] for part in random_parts}) > 30, position
+    assert set("".join(random_parts)) == set(BASE62)
+    tails = [token_id[11:] for token_id in token_ids]
+    for position in range(len(tails[0])):
+        assert len({tail[position] for tail in tails}) > 16, position
+    assert {token_id[:11] for token_id in token_ids} == {token_ids[0][:11]}  # the time part: NOW
+
+
 def test_access_and_refresh_secrets_have_distinct_type_prefixes() -> None:
     token_id = new_token_id(NOW)
     assert new_secret(SecretKind.ACCESS, token_id).startswith("atok_")
