@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.aws import new_dynamodb_client
@@ -205,7 +205,7 @@ def _to_attribute(value: Any) -> dict[str, Any]:
 
 def _record_attributes(record: TokenRecord) -> dict[str, Any]:
     # Unset fields are left out rather than stored as NULL, so that attribute_not_exists works on them.
-    return {name: _to_attribute(value) for name, value in asdict(record).items() if value is not None}
+    return {name: _to_attribute(value) for name, value in vars(record).items() if value is not None}
 
 
 def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
