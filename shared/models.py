@@ -13,6 +13,11 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+# A field that holds a plaintext secret stays out of the model's repr: libraries print models
+# in their debug logs (Powertools' event handler prints every route's arguments when
+# POWERTOOLS_DEBUG is on), and a secret must never reach a log.
+HIDDEN_FROM_REPR = Field(repr=False)
+
 MAX_LIST_ITEMS = 100
 MAX_RATE_LIMIT_RPS = 100_000
 MAX_RATE_LIMIT_BURST = 1_000_000
@@ -119,7 +124,9 @@ class TokenRefresh(ApiModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)]
+    refresh_token: Annotated[
+        str, StringConstraints(strict=True, min_length=1, max_length=256), HIDDEN_FROM_REPR
+    ]
 
 
 # A request path: no whitespace nor control characters. Spelled out rather than with \s, which
@@ -134,7 +141,7 @@ class TokenVerify(ApiModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=512)]
+    token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=512), HIDDEN_FROM_REPR]
     method: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{1,16}$")] | None = None
     path: Annotated[str, StringConstraints(strict=True, max_length=2048, pattern=_REQUEST_PATH)] | None = None
     scopes: Scopes = []
@@ -183,8 +190,8 @@ class TokenCreated(ApiModel):
     """Create App Token's 201 body: the only response that ever carries the plaintext secrets."""
 
     token: AppTokenPublic
-    plaintext_token: str
-    refresh_token_plaintext: str
+    plaintext_token: Annotated[str, HIDDEN_FROM_REPR]
+    refresh_token_plaintext: Annotated[str, HIDDEN_FROM_REPR]
 
 
 class TokenVerification(ApiModel):

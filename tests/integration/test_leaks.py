@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from shared.observability import logger
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime, set_runtime
+from shared.services import IssuedToken
 from shared.settings import Settings
 from tests.conftest import HASH_KEY, TABLE, TOKENS_URL, FakeClock, call, mint_admin
 
@@ -92,3 +94,42 @@ def test_no_secret_or_hash_in_logs_or_table(
     table_text = json.dumps(items)
     for value in secrets:
         assert value not in table_text
+
+
+def test_no_secret_in_powertools_own_debug_logs(
+    runtime: Runtime,
+    admin: IssuedToken,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """POWERTOOLS_DEBUG=true turns on Powertools' package logger, which prints each route's
+    arguments (the validated body models among them) before calling it: a refresh token or a
+    token under verification must not be in what it prints."""
+    from aws_lambda_powertools.logging.logger import set_package_logger
+
+    package_logger = logging.getLogger("aws_lambda_powertools")
+    monkeypatch.setattr(package_logger, "handlers", [])
+    monkeypatch.setattr(package_logger, "level", logging.NOTSET)
+    set_package_logger(stream=sys.stdout)  # what POWERTOOLS_DEBUG=true does at import
+    created = call(
+        "create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "debug"}
+    ).json()
+    verified = call(
+        "verify_token",
+        "POST",
+        f"{TOKENS_URL}/verify",
+        token=admin.plaintext_token,
+        body={"token": created["plaintext_token"]},
+    )
+    refreshed = call(
+        "refresh_token",
+        "POST",
+        f"{TOKENS_URL}/{created['token']['token_id']}/refresh",
+        body={"refresh_token": created["refresh_token_plaintext"]},
+    )
+    assert (verified.status, refreshed.status) == (200, 200)
+    printed = capsys.readouterr().out
+    assert printed.count("Calling API Route Handler") == 3  # Powertools' debug output was on
+    for secret in (created["plaintext_token"], created["refresh_token_plaintext"], admin.plaintext_token):
+        for part in secret_parts(secret):
+            assert part not in printed
