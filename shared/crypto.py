@@ -17,7 +17,7 @@ import json
 import re
 import secrets
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -51,7 +51,7 @@ class ParsedSecret:
 
     kind: SecretKind
     token_id: str
-    plaintext: str
+    plaintext: str = field(repr=False)
 
 
 def _base62(number: int, width: int) -> str:

@@ -68,9 +68,9 @@ class Credential:
     """What authentication reads in one request: the token and the hashes of its secrets."""
 
     token: TokenRecord
-    access_hash: str
-    refresh_hash: str
-    previous_refresh_hashes: list[str] = field(default_factory=list)
+    access_hash: str = field(repr=False)
+    refresh_hash: str = field(repr=False)
+    previous_refresh_hashes: list[str] = field(default_factory=list, repr=False)
     bucket: Bucket | None = None
 
 

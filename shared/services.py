@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -67,8 +67,9 @@ class IssuedToken:
     """A token just minted, with the plaintext secrets that exist only in this one response."""
 
     token: TokenRecord
-    plaintext_token: str
-    refresh_token_plaintext: str
+    # Out of the repr, as everywhere a secret is held: a repr can end up in a log or a trace.
+    plaintext_token: str = field(repr=False)
+    refresh_token_plaintext: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,8 @@ def _check_no_escalation(caller: Principal, request: TokenCreate) -> None:
     for permission in request.permissions:
         if not has_permission(caller.permissions, permission):
             raise Forbidden(permission)
-    for field in RESTRICTION_FIELDS:
-        breach = restriction_breach(field, getattr(caller, field), getattr(request, field))
+    for restriction in RESTRICTION_FIELDS:
+        breach = restriction_breach(restriction, getattr(caller, restriction), getattr(request, restriction))
         if breach is not None:
             raise Forbidden(breach)
 

@@ -133,3 +133,33 @@ def test_no_secret_in_powertools_own_debug_logs(
     for secret in (created["plaintext_token"], created["refresh_token_plaintext"], admin.plaintext_token):
         for part in secret_parts(secret):
             assert part not in printed
+
+
+def test_no_repr_holds_a_secret_or_a_hash(runtime: Runtime, admin: IssuedToken) -> None:
+    """Whatever holds a secret or its hash prints without it: reprs end up in logs and traces."""
+    from shared.crypto import parse_secret
+    from shared.models import TokenCreated, TokenRefresh, TokenVerify
+
+    credential = runtime.repository.get_credential(admin.token.token_id)
+    assert credential is not None
+    holders = [
+        admin,
+        parse_secret(admin.plaintext_token),
+        credential,
+        TokenRefresh(refresh_token=admin.refresh_token_plaintext),
+        TokenVerify(token=admin.plaintext_token),
+        TokenCreated(
+            token=admin.token.to_public(),
+            plaintext_token=admin.plaintext_token,
+            refresh_token_plaintext=admin.refresh_token_plaintext,
+        ),
+    ]
+    hidden = [
+        *secret_parts(admin.plaintext_token),
+        *secret_parts(admin.refresh_token_plaintext),
+        credential.access_hash,
+        credential.refresh_hash,
+    ]
+    for holder in holders:
+        text = repr(holder) + str(holder)
+        assert not [value for value in hidden if value in text], type(holder).__name__
