@@ -65,7 +65,7 @@ from tests.conftest import (
 )
 from tests.integration.test_api import assert_error
 from tests.integration.test_lifecycle_events import received, stream_records
-from tests.invariants import assert_invariants, table_items
+from tests.invariants import assert_invariants, count_events, table_items
 from tests.leak_guard import check_table
 
 THROTTLE = "throttle"
@@ -399,15 +399,6 @@ def _outcome(run: Callable[[], Any]) -> tuple[Any, Exception | None]:
         return None, error
 
 
-def _events_of(client: Any, detail_type: str, token_id: str) -> int:
-    return sum(
-        1
-        for item in table_items(client)
-        if item.get("detail_type", {}).get("S") == detail_type
-        and item.get("token_id", {}).get("S") == token_id
-    )
-
-
 @pytest.mark.parametrize("failures", [ONCE, ALWAYS], ids=["once", "always"])
 @pytest.mark.parametrize("kind", [THROTTLE, SERVER_ERROR, TIMEOUT, CONFLICT])
 def test_a_fault_in_every_call_of_the_sweep(
@@ -425,15 +416,15 @@ def test_a_fault_in_every_call_of_the_sweep(
         clock.advance(minutes=10)
         shards = sorted({int(expiry_shard(token.token.token_id)) for token in (expired, expiring)})
 
-        def run_sweep(shards: list[int] = shards) -> SweepReport:
-            return sweep(
-                runtime.repository,
-                runtime.clock,
-                LifetimePolicy(),
-                timedelta(days=7),
-                lambda: 900.0,
-                shards=shards,
-            )
+        run_sweep: Callable[[], SweepReport] = partial(
+            sweep,
+            runtime.repository,
+            runtime.clock,
+            LifetimePolicy(),
+            timedelta(days=7),
+            lambda: 900.0,
+            shards=shards,
+        )
 
         faulted = injector.fault_one_call(kind, at_call, failures, partial(_outcome, run_sweep))
         if faulted is None:
@@ -448,8 +439,10 @@ def test_a_fault_in_every_call_of_the_sweep(
         else:
             assert error is not None, (kind, failures, at_call)
             assert run_sweep().complete
-        assert _events_of(faulty.client, EXPIRED, expired.token.token_id) == 1
-        assert _events_of(faulty.client, EXPIRING, expiring.token.token_id) == 1
+        items = table_items(faulty.client)
+        assert_invariants(items)
+        assert count_events(items, EXPIRED, expired.token.token_id) == 1
+        assert count_events(items, EXPIRING, expiring.token.token_id) == 1
     assert injector.injected, "no call of the sweep could take this fault"
 
 
