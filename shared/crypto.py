@@ -27,8 +27,9 @@ BASE32 = "0123456789abcdefghjkmnpqrstvwxyz"
 SECRET_BITS = 256
 SECRET_LENGTH = 43  # 62**43 > 2**256: 43 base62 characters hold the 256 random bits
 CHECKSUM_LENGTH = 6  # 62**6 > 2**32, so a CRC32 always fits
-TOKEN_ID_LENGTH = 26  # 11 characters of microseconds, then 15 random ones (75 bits)
-TOKEN_ID_RANDOM_LENGTH = 15
+TOKEN_ID_TIME_LENGTH = 11  # microseconds since the epoch, 5 bits a character
+TOKEN_ID_RANDOM_LENGTH = 15  # 75 random bits
+TOKEN_ID_LENGTH = TOKEN_ID_TIME_LENGTH + TOKEN_ID_RANDOM_LENGTH
 MIN_KEY_BYTES = 32
 
 
@@ -70,17 +71,15 @@ def _base32(number: int, width: int) -> str:
     return "".join(BASE32[(number >> shift) & 31] for shift in range(5 * (width - 1), -1, -5))
 
 
-# Random parts are drawn as one integer each, not a character at a time: secrets.choice reads
-# the OS's random source once per character, a hundred system calls for a token's secrets.
+# The random parts below are drawn as one integer each, not a character at a time: secrets.choice
+# reads the OS's random source once per character, a hundred system calls for a token's secrets.
 
 
 def new_token_id(now: datetime) -> str:
     """A URL-safe id that sorts by creation time (to the microsecond), then at random."""
     micros = int(now.timestamp() * 1_000_000)
-    head_length = TOKEN_ID_LENGTH - TOKEN_ID_RANDOM_LENGTH
-    return _base32(micros, head_length) + _base32(
-        secrets.randbits(5 * TOKEN_ID_RANDOM_LENGTH), TOKEN_ID_RANDOM_LENGTH
-    )
+    random_part = secrets.randbits(5 * TOKEN_ID_RANDOM_LENGTH)
+    return _base32(micros, TOKEN_ID_TIME_LENGTH) + _base32(random_part, TOKEN_ID_RANDOM_LENGTH)
 
 
 def new_secret(kind: SecretKind, token_id: str) -> str:

@@ -12,6 +12,8 @@ import pytest
 from shared.crypto import (
     BASE62,
     SECRET_LENGTH,
+    TOKEN_ID_RANDOM_LENGTH,
+    TOKEN_ID_TIME_LENGTH,
     SecretHasher,
     SecretKind,
     display_prefix,
@@ -40,10 +42,10 @@ def test_random_parts_use_every_position_and_character() -> None:
     for position in range(SECRET_LENGTH):
         assert len({part[position] for part in random_parts}) > 30, position
     assert set("".join(random_parts)) == set(BASE62)
-    tails = [token_id[11:] for token_id in token_ids]
-    for position in range(len(tails[0])):
+    tails = [token_id[TOKEN_ID_TIME_LENGTH:] for token_id in token_ids]
+    for position in range(TOKEN_ID_RANDOM_LENGTH):
         assert len({tail[position] for tail in tails}) > 16, position
-    assert {token_id[:11] for token_id in token_ids} == {token_ids[0][:11]}  # the time part: NOW
+    assert len({token_id[:TOKEN_ID_TIME_LENGTH] for token_id in token_ids}) == 1  # the time part: NOW
 
 
 def test_access_and_refresh_secrets_have_distinct_type_prefixes() -> None:
