@@ -27,6 +27,11 @@ EXPIRING = "App Token Expiring"
 REFRESH_REUSE = "App Token Refresh Reuse Detected"
 DETAIL_TYPES = (CREATED, REVOKED, ROTATED, EXPIRED, EXPIRING, REFRESH_REUSE)
 REFRESH_REUSE_REASON = "refresh_token_reuse"
+# A token revoked because the token that created it was revoked with ``cascade=true``.
+PARENT_REVOKED_REASON = "parent_revoked"
+# Reasons only the service itself writes: a user may not claim them (a 422), so that a reason
+# such as refresh_token_reuse, and the event it raises, always means what it says.
+SERVICE_REVOKE_REASONS = frozenset({REFRESH_REUSE_REASON, PARENT_REVOKED_REASON})
 MAX_ENTRIES_PER_CALL = 10
 
 TokenLookup = Callable[[str, str, str], TokenRecord | None]
