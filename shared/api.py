@@ -10,13 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin, get_type_hints
 
+from annotated_types import MaxLen
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -28,9 +30,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.error_map import error_response, to_response, validation_response
-from shared.errors import AuthenticationFailed, InvalidInput, ServiceError
+from shared.errors import AuthenticationFailed, InvalidInput, PayloadTooLarge, ServiceError
 from shared.http import header
-from shared.models import PATH_ID_PATTERN
+from shared.models import PATH_ID_PATTERN, RequestBody
 from shared.observability import count, logger, traced
 from shared.principals import Principal, vouched_caller
 from shared.runtime import Runtime, get_runtime
@@ -139,36 +141,68 @@ def _note_failed_authentication(failure: AuthenticationFailed) -> None:
     count("AuthenticationFailures")
 
 
-def _check_body_encoding(event: Mapping[str, Any]) -> None:
-    """Refuse what Powertools would turn into a 500: non-UTF-8 bytes, non-JSON and too deep JSON."""
-    body = event.get("body")
-    if not body:
-        return
-    if event.get("isBase64Encoded"):
-        try:
-            body = base64.b64decode(body, validate=True).decode("utf-8")
-        except (binascii.Error, ValueError):
-            raise InvalidInput(
-                ("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}
-            ) from None
-    content_type = (header(event, "content-type") or "application/json").strip().lower()
-    _lower_content_type(event)
-    if not content_type.startswith("application/json"):
+# A JSON integer with more digits than this cannot be valid anywhere in the API (the largest limit
+# has 7): refused while parsing, before Python's int() meets thousands of digits (a ValueError).
+MAX_INTEGER_DIGITS = 20
+
+
+def _refuse_constant(name: str) -> Any:
+    raise InvalidInput(
+        ("body",),
+        f"JSON does not allow {name} (RFC 8259)",
+        "json_invalid",
+        name,
+        {"error": "non-finite number"},
+    )
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
         raise InvalidInput(
-            ("header", "content-type"),
-            "Content-Type must be application/json",
-            "content_type_unsupported",
-            content_type,
-            {"expected": "application/json"},
+            ("body",),
+            f"Number should have at most {MAX_INTEGER_DIGITS} digits",
+            "json_invalid",
+            text,
+            {"max_digits": MAX_INTEGER_DIGITS},
         )
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e309: valid JSON, but no float holds it
+        raise InvalidInput(("body",), "Number is out of range", "json_invalid", text, {"error": "overflow"})
+    return value
+
+
+def _parse_json(body: str) -> Any:
     try:
-        parsed = json.loads(body)
+        return json.loads(
+            body, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_refuse_constant
+        )
     except RecursionError:
         # json.loads recurses once per level: JSON nested deeper than the interpreter's recursion
         # limit (about 1,000) raises inside Powertools' parsing, which would be a 500.
         raise InvalidInput(("body",), "JSON is nested too deeply", "json_too_deep", None, {}) from None
-    except ValueError:
-        return  # malformed JSON: Powertools reports it, with the position
+
+
+def _too_long(loc: tuple[str, ...], kind: str, limit: int, actual: int) -> InvalidInput:
+    return InvalidInput(
+        loc,
+        f"{kind} should have at most {limit} {'items' if kind == 'List' else 'members'}, not {actual}",
+        "too_long",
+        None,
+        {"field_type": kind, "max_length": limit, "actual_length": actual},
+    )
+
+
+def _check_shape(parsed: Any, model: type[RequestBody]) -> None:
+    """Refuse objects and lists larger than the model allows before pydantic walks them.
+
+    pydantic reports every unknown key and every bad list item: 400,000 keys make 400,000
+    errors. No valid body has more members than the model has fields, nor a list longer than
+    its field allows, so one error says it.
+    """
     if parsed is not None and not isinstance(parsed, dict):
         # Every body of this API is an object (revoke's may be null). Powertools lets some arrays
         # through an optional body (`[null, null]` revoked a token), so anything else stops here.
@@ -179,6 +213,70 @@ def _check_body_encoding(event: Mapping[str, Any]) -> None:
             parsed,
             {},
         )
+    if not parsed:
+        return
+    fields = model.model_fields
+    if len(parsed) > len(fields):
+        raise _too_long(("body",), "Object", len(fields), len(parsed))
+    for name, value in parsed.items():
+        field = fields.get(name)
+        if field is None or not isinstance(value, list):
+            continue
+        for limit in field.metadata:
+            if isinstance(limit, MaxLen) and len(value) > limit.max_length:
+                raise _too_long(("body", name), "List", limit.max_length, len(value))
+
+
+def _check_body(event: Mapping[str, Any], model: type[RequestBody] | None) -> None:
+    """Refuse, in our shapes, what the resolver would spend on or turn into a 500.
+
+    In this order: a body larger than the largest valid one (413, unread), bytes that are not
+    UTF-8, a media type other than JSON, JSON that Python cannot hold (too deep, huge integers,
+    NaN and Infinity), and objects or lists larger than the model allows.
+    """
+    body = event.get("body")
+    if not body:
+        return
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput(
+                ("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}
+            ) from None
+    else:
+        raw = str(body).encode("utf-8", "surrogatepass")
+    limit = model.MAX_BODY_BYTES if model is not None else 0
+    if len(raw) > limit:
+        raise PayloadTooLarge(limit, len(raw))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}) from None
+    _check_media_type(event)
+    try:
+        parsed = _parse_json(text)
+    except ValueError:
+        return  # malformed JSON: Powertools reports it, with the position
+    assert model is not None  # a route without a body model has refused every body above
+    _check_shape(parsed, model)
+
+
+# The one media type a body may have; RFC 8259 JSON is UTF-8, so charset may only say that.
+_JSON_MEDIA_TYPE = re.compile(r'application/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?', re.IGNORECASE)
+
+
+def _check_media_type(event: Mapping[str, Any]) -> None:
+    content_type = (header(event, "content-type") or "application/json").strip()
+    if not _JSON_MEDIA_TYPE.fullmatch(content_type):
+        raise InvalidInput(
+            ("header", "content-type"),
+            "Content-Type must be application/json (charset, if given, utf-8)",
+            "content_type_unsupported",
+            content_type,
+            {"expected": "application/json"},
+        )
+    _lower_content_type(event)
 
 
 def _lower_content_type(event: Mapping[str, Any]) -> None:
@@ -212,7 +310,8 @@ def _authenticate(runtime: Runtime, event: Mapping[str, Any]) -> Principal:
         return vouched
     presented = parse_bearer(header(event, "authorization"))
     with traced("authenticate"):
-        return verify_access(runtime.repository, runtime.hasher, runtime.clock, presented)
+        # The management API is an API too: a token's endpoint_paths decide whether it may call it.
+        return verify_access(runtime.repository, runtime.hasher, runtime.clock, presented, event.get("path"))
 
 
 def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> Principal:
@@ -222,10 +321,25 @@ def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> P
     return caller
 
 
+def body_model(router: Router) -> type[RequestBody] | None:
+    """The request body model of a router's routes, read from the ``body`` parameter's annotation."""
+    for route in router._routes.values():  # Powertools keeps a router's routes only here
+        annotation = get_type_hints(route, include_extras=True).get("body")
+        if annotation is None:
+            continue
+        # Annotated[TokenCreate, Body()] or Annotated[TokenRevoke | None, Body()]
+        declared = get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
+        for candidate in get_args(declared) or (declared,):
+            if isinstance(candidate, type) and issubclass(candidate, RequestBody):
+                return candidate
+    return None
+
+
 def build_handler(operation: Operation) -> LambdaHandler:
     """The ``lambda_handler`` body of one function: authenticate, authorize, then route."""
     resolver = new_resolver()
     resolver.include_router(operation.router)
+    model = body_model(operation.router)
 
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
@@ -233,7 +347,12 @@ def build_handler(operation: Operation) -> LambdaHandler:
             caller = (
                 None if operation.permission is None else _authorize(runtime, event, operation.permission)
             )
-            _check_body_encoding(event)
+            # Checked here, whole: Powertools matches routes with a regex ending in `$`, which also
+            # matches before a trailing newline, so `<id>%0A` would have acted on `<id>`.
+            malformed = _unroutable_path_parameter(event.get("pathParameters"))
+            if malformed is not None:
+                return _proxy_result(validation_response([malformed]))
+            _check_body(event, model)
         except ServiceError as error:
             if isinstance(error, AuthenticationFailed):
                 _note_failed_authentication(error)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -12,12 +14,13 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from shared.clock import error_timestamp, utc_now
-from shared.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
+from shared.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 
 MESSAGES = {
     401: ("AUTHENTICATION_FAILED", "Authentication required"),
     403: ("FORBIDDEN", "You don't have permission to perform this action"),
     404: ("RESOURCE_NOT_FOUND", "The requested resource was not found"),
+    413: ("REQUEST_ENTITY_TOO_LARGE", "The request body is too large"),
     500: ("INTERNAL_SERVER_ERROR", "An unexpected error occurred"),
     503: ("SERVICE_UNAVAILABLE", "The service is busy; retry after the time in Retry-After"),
 }
@@ -43,12 +46,13 @@ TRANSIENT_ERROR_CODES = frozenset(
 def error_response(
     status: int, details: Mapping[str, Any] | None = None, now: datetime | None = None
 ) -> Response[str]:
-    """A 401, 403, 404, 500 or 503 in the seed's error shape (a 503 with ``Retry-After``)."""
+    """A 401, 403, 404, 413, 500 or 503 in the seed's error shape (a 503 with ``Retry-After``)."""
     error, message = MESSAGES[status]
     body = {
         "error": error,
         "message": message,
-        "details": dict(details or {}),
+        # Details may echo client text (a path, an id): redacted and bounded like any echo.
+        "details": {key: _echo(value) for key, value in (details or {}).items()},
         "timestamp": error_timestamp(now or utc_now()),
         "status_code": status,
     }
@@ -60,13 +64,15 @@ def error_response(
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps(body),
+        body=_json(body),
         headers=headers,
     )
 
 
-# Anything shaped like one of our secrets, wherever it sits in an echoed input.
-_SECRET_SHAPE = re.compile(r"a(?:tok|ref)_[0-9a-z]{26}_[0-9A-Za-z]+")
+# Anything shaped like one of our secrets, wherever it sits in an echoed input, path or key: the
+# type prefix and token id, then the secret and checksum (at most 49 characters, possibly cut
+# short), stopping where the next secret's prefix starts, so that adjacent copies are each caught.
+_SECRET_SHAPE = re.compile(r"a(?:tok|ref)_[0-9a-z]{26}_(?:(?!a(?:tok|ref)_)[0-9A-Za-z]){1,49}")
 REDACTED = "[redacted]"
 
 
@@ -76,6 +82,25 @@ ECHO_MAX_CHARS = 1024
 ECHO_MAX_ITEMS = 100
 ECHO_MAX_DEPTH = 16
 TRUNCATED = "[truncated]"
+# A 422 lists the first problems only, and no error body outgrows the response budget: a body of
+# 400,000 unknown keys must not become a 48 MB answer (API Gateway's limit is 6 MB).
+MAX_PROBLEMS = 50
+MAX_ERROR_BODY_BYTES = 64 * 1024
+# An echoed input or context costs at most this many bytes of JSON; beyond, it is cut.
+ECHO_MAX_BYTES = 1024
+# Location parts and messages are ours or the client's keys: kept short too.
+LOCATION_MAX_CHARS = 128
+MESSAGE_MAX_CHARS = 512
+
+
+def redact(text: str, max_chars: int = ECHO_MAX_CHARS) -> str:
+    """``text`` with every secret-shaped substring replaced, then cut to ``max_chars``.
+
+    Redacted before it is cut, so that a cut can never leave part of a secret behind. Every
+    echo of client text (inputs, keys, paths, ids) and every logged path goes through here.
+    """
+    text = _SECRET_SHAPE.sub(REDACTED, text)
+    return text if len(text) <= max_chars else text[:max_chars] + TRUNCATED
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
@@ -85,17 +110,15 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     """
     if depth > ECHO_MAX_DEPTH:
         return TRUNCATED
+    if isinstance(value, float) and not math.isfinite(value):
+        value = str(value)  # NaN and Infinity are not JSON (RFC 8259): echoed as text
     if isinstance(value, str):
-        # Redacted before it is cut, so that a cut can never leave part of a secret behind.
-        text = _SECRET_SHAPE.sub(REDACTED, value)
-        return text if len(text) <= ECHO_MAX_CHARS else text[:ECHO_MAX_CHARS] + TRUNCATED
+        return redact(value)
     if value is None or isinstance(value, int | float | bool):
         return value
     if isinstance(value, Mapping):
         pairs = list(value.items())
-        echoed = {
-            str(key)[:ECHO_MAX_CHARS]: _jsonable(item, depth + 1) for key, item in pairs[:ECHO_MAX_ITEMS]
-        }
+        echoed = {redact(str(key)): _jsonable(item, depth + 1) for key, item in pairs[:ECHO_MAX_ITEMS]}
         if len(pairs) > ECHO_MAX_ITEMS:
             echoed[TRUNCATED] = len(pairs) - ECHO_MAX_ITEMS
         return echoed
@@ -105,22 +128,54 @@ def _jsonable(value: Any, depth: int = 0) -> Any:
     return _jsonable(str(value), depth)
 
 
+def _echo(value: Any) -> Any:
+    """An echo within ``ECHO_MAX_BYTES`` of JSON: the value, or its JSON text cut short.
+
+    An object stays an object (``{"[truncated]": text}``), so that ``ctx`` keeps its type.
+    """
+    echoed = _jsonable(value)
+    text = _json(echoed)
+    if len(text) <= ECHO_MAX_BYTES:
+        return echoed
+    cut = text[:ECHO_MAX_BYTES] + TRUNCATED  # the text was redacted above: a cut reveals nothing
+    return {TRUNCATED: cut} if isinstance(echoed, dict) else cut
+
+
+def _json(value: Any) -> str:
+    # Strict RFC 8259: a NaN or Infinity that slipped through is a bug to fail on, not to send.
+    return json.dumps(value, allow_nan=False)
+
+
+def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "loc": [
+            part if isinstance(part, int) else redact(str(part), LOCATION_MAX_CHARS)
+            for part in list(error.get("loc", ()))[:ECHO_MAX_DEPTH]
+        ],
+        "msg": redact(str(error.get("msg", "Invalid input")), MESSAGE_MAX_CHARS),
+        "type": redact(str(error.get("type", "value_error")), LOCATION_MAX_CHARS),
+        "input": _echo(error.get("input")),
+        "ctx": _echo(error.get("ctx") or {}),
+    }
+
+
 def validation_response(errors: Iterable[Mapping[str, Any]]) -> Response[str]:
-    """A 422 in FastAPI's shape: every item has ``loc``, ``msg``, ``type``, ``input`` and ``ctx``."""
-    detail = [
-        {
-            "loc": [part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
-            "msg": str(error.get("msg", "Invalid input")),
-            "type": str(error.get("type", "value_error")),
-            "input": _jsonable(error.get("input")),
-            "ctx": _jsonable(error.get("ctx") or {}),
-        }
-        for error in errors
-    ]
+    """A 422 in FastAPI's shape: every item has ``loc``, ``msg``, ``type``, ``input`` and ``ctx``.
+
+    The first ``MAX_PROBLEMS`` problems, in order, as many as fit in ``MAX_ERROR_BODY_BYTES``.
+    """
+    detail: list[str] = []
+    size = len('{"detail": []}')
+    for error in itertools.islice(errors, MAX_PROBLEMS):
+        item = _json(_problem(error))
+        if detail and size + len(item) + 2 > MAX_ERROR_BODY_BYTES:
+            break
+        detail.append(item)
+        size += len(item) + 2
     return Response(
         status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
         content_type=content_types.APPLICATION_JSON,
-        body=json.dumps({"detail": detail}),
+        body='{"detail": [' + ", ".join(detail) + "]}",
     )
 
 
@@ -147,14 +202,17 @@ def is_transient(error: BaseException) -> bool:
 
 def to_response(error: Exception) -> Response[str]:
     """The response for any failure; anything unforeseen is a bare 500 that leaks nothing."""
-    if isinstance(error, AuthenticationFailed):
-        return error_response(401)
-    if isinstance(error, Forbidden):
-        return error_response(403, {"required_permission": error.required_permission})
-    if isinstance(error, NotFound):
-        return error_response(404, {"resource_type": error.resource_type, "resource_id": error.resource_id})
     if isinstance(error, InvalidInput):
         return validation_response(error.errors)
-    if is_transient(error):
-        return error_response(503)
-    return error_response(500)
+    details: dict[str, Any] = {}
+    if isinstance(error, AuthenticationFailed):
+        status = 401
+    elif isinstance(error, Forbidden):
+        status, details = 403, {"required_permission": error.required_permission}
+    elif isinstance(error, NotFound):
+        status, details = 404, {"resource_type": error.resource_type, "resource_id": error.resource_id}
+    elif isinstance(error, PayloadTooLarge):
+        status, details = 413, {"max_bytes": error.max_bytes, "content_length": error.content_length}
+    else:
+        status = 503 if is_transient(error) else 500
+    return error_response(status, details)

@@ -35,6 +35,15 @@ class NotFound(ServiceError):
         self.resource_id = resource_id
 
 
+class PayloadTooLarge(ServiceError):
+    """A request body longer than the largest valid body of its route (413, refused unread)."""
+
+    def __init__(self, max_bytes: int, content_length: int) -> None:
+        super().__init__(f"{content_length} > {max_bytes} bytes")
+        self.max_bytes = max_bytes
+        self.content_length = content_length
+
+
 class InvalidInput(ServiceError):
     """Input that passed the models but breaks a rule only the service can check (422)."""
 

@@ -1,6 +1,7 @@
 """The pydantic models of the API: requests, responses and error bodies, named by role."""
 
-from typing import Annotated, Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -10,8 +11,14 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from shared.lifecycle import SERVICE_REVOKE_REASONS
+from shared.permissions import RESTRICTION_FIELDS
 
 # A field that holds a plaintext secret stays out of the model's repr: libraries print models
 # in their debug logs (Powertools' event handler prints every route's arguments when
@@ -19,6 +26,11 @@ from pydantic_core import PydanticCustomError
 HIDDEN_FROM_REPR = Field(repr=False)
 
 MAX_LIST_ITEMS = 100
+# All list items of one token together (scopes, permissions, the three id lists, endpoint paths):
+# with it, the largest token is about 50 KB of JSON, so that no answer but a list page passes
+# 64 KiB. A hundred items of every list at their longest would be about 90 KB.
+MAX_TOKEN_LIST_CHARACTERS = 32_768
+LIST_FIELDS = ("permissions", *RESTRICTION_FIELDS)
 MAX_RATE_LIMIT_RPS = 100_000
 MAX_RATE_LIMIT_BURST = 1_000_000
 
@@ -37,23 +49,50 @@ TokenName = Annotated[
     ),
 ]
 Description = Annotated[str, StringConstraints(strict=True, max_length=1024, pattern=_TEXT_PATTERN)]
+
+
+def _not_reserved(reason: str) -> str:
+    # Reasons the service writes itself mean something (refresh_token_reuse raises an alarm
+    # event): a user claiming one, in any case, would make them lie.
+    if reason.lower() in SERVICE_REVOKE_REASONS:
+        raise PydanticCustomError(
+            "reason_reserved",
+            "Reason is reserved for revocations the service makes itself: {reserved}",
+            {"reserved": ", ".join(sorted(SERVICE_REVOKE_REASONS))},
+        )
+    return reason
+
+
 Reason = Annotated[
-    str, StringConstraints(strict=True, strip_whitespace=True, max_length=512, pattern=_LINE_PATTERN)
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, max_length=512, pattern=_LINE_PATTERN),
+    AfterValidator(_not_reserved),
+    Field(json_schema_extra={"not": {"enum": sorted(SERVICE_REVOKE_REASONS)}}),
 ]
-Scope = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9:._/*-]{0,127}$")]
+Scope = Annotated[
+    str, StringConstraints(strict=True, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9:._/*-]{0,127}$")
+]
 Permission = Annotated[
-    str, StringConstraints(strict=True, pattern=r"^(\*|[A-Za-z0-9_.-]{1,64}:(\*|[A-Za-z0-9_.-]{1,64}))$")
-]
-ResourceId = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
-# A literal segment, a {param} segment, and an optional trailing /* (see docs/decisions.md).
-EndpointPath = Annotated[
     str,
     StringConstraints(
-        strict=True,
-        min_length=1,
-        max_length=256,
-        pattern=r"^(/([A-Za-z0-9._~:@!$&'()+,;=-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))*(/\*|/)?$",
+        strict=True, max_length=129, pattern=r"^(\*|[A-Za-z0-9_.-]{1,64}:(\*|[A-Za-z0-9_.-]{1,64}))$"
     ),
+]
+ResourceId = Annotated[
+    str, StringConstraints(strict=True, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+]
+# Characters of a literal segment (RFC 3986's unreserved and sub-delims, ':' and '@'; no '%', so
+# no escapes). A literal segment is not '.' or '..' (spelled without lookahead, which JSON
+# Schema tools handle unevenly): it starts with another character, or with '.' and another
+# character, or is '..' and more.
+_SEGMENT_CHAR = r"[A-Za-z0-9._~:@!$&'()+,;=-]"
+_NON_DOT = r"[A-Za-z0-9_~:@!$&'()+,;=-]"
+_LITERAL_SEGMENT = rf"{_NON_DOT}{_SEGMENT_CHAR}*|\.{_NON_DOT}{_SEGMENT_CHAR}*|\.\.{_SEGMENT_CHAR}+"
+# The root '/', or literal and {param} segments, none empty, and an optional trailing /*
+# (see docs/decisions.md).
+ENDPOINT_PATH_PATTERN = rf"^(/|(/({_LITERAL_SEGMENT}|\{{[A-Za-z_][A-Za-z0-9_]*\}}))*(/\*)?)$"
+EndpointPath = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=256, pattern=ENDPOINT_PATH_PATTERN)
 ]
 
 
@@ -63,6 +102,18 @@ class ApiModel(BaseModel):
     """
 
     model_config = ConfigDict(defer_build=True)
+
+
+class RequestBody(ApiModel):
+    """Base of every request body: unknown fields refused, and a size bound checked before parsing.
+
+    ``MAX_BODY_BYTES`` is the largest valid body of the model, derived from its own limits
+    (``tests/unit/test_models.py`` derives it and keeps these numbers in step; the rule is
+    in docs/decisions.md). A longer body cannot be valid, so it is refused unread (413).
+    """
+
+    model_config = ConfigDict(defer_build=True, extra="forbid")
+    MAX_BODY_BYTES: ClassVar[int]
 
 
 def _unique(values: list[str]) -> list[str]:
@@ -88,14 +139,47 @@ def _integral(value: Any) -> Any:
     return value
 
 
-RateLimitRps = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_RPS), BeforeValidator(_integral)]
-RateLimitBurst = Annotated[int, Field(strict=True, ge=0, le=MAX_RATE_LIMIT_BURST), BeforeValidator(_integral)]
+# A limit of 0 would refuse everything: a token that may make no request is a revoked one.
+RateLimitRps = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT_RPS), BeforeValidator(_integral)]
+RateLimitBurst = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT_BURST), BeforeValidator(_integral)]
 
 
-class TokenCreate(ApiModel):
+def _representable(moment: datetime) -> datetime:
+    # 9999-12-31T23:59:59-01:00 is a valid datetime that has no UTC spelling (year 10000).
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "Input should be a moment between the years 1 and 9999 in UTC"
+        ) from None
+    return moment
+
+
+# ISO 8601 allows any number of fraction digits; pydantic keeps six. The bound keeps the body's
+# largest valid size finite (see RequestBody).
+DATETIME_MAX_CHARS = 64
+
+
+def _short_datetime(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > DATETIME_MAX_CHARS:
+        raise PydanticCustomError(
+            "string_too_long",
+            "String should have at most {max_length} characters",
+            {"max_length": DATETIME_MAX_CHARS},
+        )
+    return value
+
+
+ExpiresAt = Annotated[
+    AwareDatetime,
+    BeforeValidator(_short_datetime),
+    AfterValidator(_representable),
+    Field(json_schema_extra={"maxLength": DATETIME_MAX_CHARS}),
+]
+
+
+class TokenCreate(RequestBody):
     """The body of Create App Token: ``name`` and, optionally, every other writable field."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: TokenName
     description: Description | None = None
@@ -108,41 +192,64 @@ class TokenCreate(ApiModel):
     endpoint_paths: EndpointPaths = []
     rate_limit_rps: RateLimitRps | None = None
     rate_limit_burst: RateLimitBurst | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: ExpiresAt | None = None
+    MAX_BODY_BYTES = 1_160_119
+
+    @field_validator("rate_limit_burst")
+    @classmethod
+    def _burst_needs_a_rate(cls, burst: int | None, info: ValidationInfo) -> int | None:
+        # The bucket holds the burst and refills at the rate: a burst without a rate would never refill.
+        if burst is not None and info.data.get("rate_limit_rps") is None:
+            raise PydanticCustomError("burst_without_rate", "rate_limit_burst needs rate_limit_rps")
+        return burst
+
+    @model_validator(mode="after")
+    def _lists_within_budget(self) -> "TokenCreate":
+        total = sum(len(item) for name in LIST_FIELDS for item in getattr(self, name))
+        if total > MAX_TOKEN_LIST_CHARACTERS:
+            raise PydanticCustomError(
+                "too_long",
+                "The token's list items should have at most {max_length} characters together, not {actual}",
+                {"max_length": MAX_TOKEN_LIST_CHARACTERS, "actual": total},
+            )
+        return self
 
 
-class TokenRevoke(ApiModel):
+class TokenRevoke(RequestBody):
     """The optional body of Revoke App Token."""
 
-    model_config = ConfigDict(extra="forbid")
+    MAX_BODY_BYTES = 71_759
 
     reason: Reason | None = None
 
 
-class TokenRefresh(ApiModel):
+class TokenRefresh(RequestBody):
     """The body of the refresh route: the refresh token is the credential."""
 
-    model_config = ConfigDict(extra="forbid")
+    MAX_BODY_BYTES = 68_771
 
     refresh_token: Annotated[
         str, StringConstraints(strict=True, min_length=1, max_length=256), HIDDEN_FROM_REPR
     ]
 
 
-# A request path: no whitespace nor control characters. Spelled out rather than with \s, which
+# A request path: no whitespace nor control characters, and no '?' or '#' (a query or a fragment is
+# not part of the path the token's endpoint_paths are checked against). Spelled out rather than with \s, which
 # means one set of characters in Python (U+0085 and U+001C-U+001F included) and another in the
 # ECMAScript regexes that JSON Schema validators use (U+FEFF included): the document must refuse
 # exactly what the service refuses.
-_REQUEST_PATH = r"^/[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*$"
+_REQUEST_PATH = r"^/[^?#\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*$"
 
 
-class TokenVerify(ApiModel):
+class TokenVerify(RequestBody):
     """The body of the verify endpoint: the token and, optionally, what its bearer wants to do."""
 
-    model_config = ConfigDict(extra="forbid")
+    MAX_BODY_BYTES = 257_380
 
     token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=512), HIDDEN_FROM_REPR]
-    method: Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Z]{1,16}$")] | None = None
+    method: Annotated[str, StringConstraints(strict=True, max_length=16, pattern=r"^[A-Z]{1,16}$")] | None = (
+        None
+    )
     path: Annotated[str, StringConstraints(strict=True, max_length=2048, pattern=_REQUEST_PATH)] | None = None
     scopes: Scopes = []
     permission: Permission | None = None

@@ -31,6 +31,33 @@ def _segments(path: str) -> list[str]:
     return path.split("/")
 
 
+# Encoded forms that a server in front of or behind us may decode into a path separator or a
+# dot segment: '%2f' is '/', '%5c' is '\\' (which some servers treat as '/'), '%2e' is '.'.
+_ENCODED_SEPARATORS = ("%2f", "%5c")
+
+
+def request_segments(path: str) -> list[str] | None:
+    """The segments of a request path, or ``None`` when it is not one normal path.
+
+    A service that checks the raw path and routes on a normalised one would hand a token
+    restricted to ``/v1/orders/*`` the path ``/v1/orders/../admin``. So a path with a dot
+    segment (raw or percent-encoded), an encoded separator, an empty segment, a query or a
+    fragment matches no pattern: it fails closed.
+    """
+    if path == "/":
+        return ["", ""]  # the root: one empty segment, as the pattern "/" has
+    if not path.startswith("/") or "?" in path or "#" in path or "\\" in path:
+        return None
+    segments = _segments(path)[1:]
+    for segment in segments:
+        lowered = segment.lower()
+        if not segment or any(encoded in lowered for encoded in _ENCODED_SEPARATORS):
+            return None
+        if lowered.replace("%2e", ".") in (".", ".."):
+            return None
+    return ["", *segments]
+
+
 def _is_param(segment: str) -> bool:
     return len(segment) > 2 and segment.startswith("{") and segment.endswith("}")
 
@@ -39,9 +66,13 @@ def path_matches(pattern: str, path: str) -> bool:
     """Match a request path against an ``endpoint_paths`` pattern.
 
     A literal segment matches itself, ``{name}`` matches exactly one non-empty
-    segment, and a trailing ``/*`` matches one or more further segments.
+    segment, and a trailing ``/*`` matches one or more further segments. A path that
+    :func:`request_segments` refuses matches nothing.
     """
-    pattern_parts, path_parts = _segments(pattern), _segments(path)
+    path_parts = request_segments(path)
+    if path_parts is None:
+        return False
+    pattern_parts = _segments(pattern)
     if pattern_parts[-1] == WILDCARD:
         fixed = pattern_parts[:-1]
         if len(path_parts) <= len(fixed) or not all(path_parts[len(fixed) :]):
@@ -73,6 +104,34 @@ def pattern_within(inner: str, outer: str) -> bool:
             return False
         pairs = zip(inner_parts, outer_parts, strict=True)
     return all(_is_param(o) or (not _is_param(i) and i == o) for i, o in pairs)
+
+
+def bucket_size(rps: int | None, burst: int | None) -> int | None:
+    """How many requests a token's bucket holds: its burst, by default one second's worth."""
+    return (burst or rps) if rps else None
+
+
+def rate_limit_breach(
+    creator: tuple[int | None, int | None], requested: tuple[int | None, int | None]
+) -> str | None:
+    """The ``rate_limit_rps:<value>`` or ``rate_limit_burst:<value>`` that would exceed the creator's limit.
+
+    Each pair is ``(rate_limit_rps, rate_limit_burst)``. A creator without a rate limit may set
+    any; a limited one only a limit no higher, rate and bucket size each (``:*`` for none at all).
+    """
+    creator_rps, creator_burst = creator
+    requested_rps, requested_burst = requested
+    if not creator_rps:
+        return None
+    if not requested_rps:
+        return "rate_limit_rps:*"
+    if requested_rps > creator_rps:
+        return f"rate_limit_rps:{requested_rps}"
+    creator_size = bucket_size(creator_rps, creator_burst) or 0
+    requested_size = bucket_size(requested_rps, requested_burst) or 0
+    if requested_size > creator_size:
+        return f"rate_limit_burst:{requested_size}"
+    return None
 
 
 def restriction_breach(field: str, creator: Sequence[str], requested: Sequence[str]) -> str | None:

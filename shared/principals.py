@@ -23,6 +23,8 @@ ISSUER = "app-tokens"
 # API Gateway passes only strings, numbers and booleans in a context: lists travel space-separated
 # (no permission, scope, resource id or path pattern may contain a space).
 LIST_FIELDS = ("permissions", "scopes", "workspace_ids", "namespace_ids", "environment_ids", "endpoint_paths")
+# Numbers travel as text, "" for none: a limited token must stay limited in what it creates.
+LIMIT_FIELDS = ("rate_limit_rps", "rate_limit_burst")
 
 
 class TrustedAuthorizer(StrEnum):
@@ -56,6 +58,10 @@ class Principal(Protocol):
     def environment_ids(self) -> Sequence[str]: ...
     @property
     def endpoint_paths(self) -> Sequence[str]: ...
+    @property
+    def rate_limit_rps(self) -> int | None: ...
+    @property
+    def rate_limit_burst(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class VouchedCaller:
     namespace_ids: tuple[str, ...] = ()
     environment_ids: tuple[str, ...] = ()
     endpoint_paths: tuple[str, ...] = field(default=())
+    rate_limit_rps: int | None = None
+    rate_limit_burst: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,15 @@ def authorizer_context(token: TokenRecord) -> dict[str, str]:
     }
     for name in LIST_FIELDS:
         context[name] = " ".join(getattr(token, name))
+    for name in LIMIT_FIELDS:
+        value = getattr(token, name)
+        context[name] = "" if value is None else str(value)
     return context
+
+
+def _limit(value: Any) -> int | None:
+    text = str(value or "")
+    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 def _words(value: Any) -> tuple[str, ...]:
@@ -112,6 +128,8 @@ def from_authorizer_context(context: Mapping[str, Any]) -> VouchedCaller | None:
         owner_id=str(context["owner_id"]),
         token_id=str(context.get("token_id") or "") or None,
         expires_at=str(context.get("expires_at") or "") or None,
+        rate_limit_rps=_limit(context.get("rate_limit_rps")),
+        rate_limit_burst=_limit(context.get("rate_limit_burst")),
         **lists,
     )
 

@@ -15,9 +15,9 @@ from shared.lifecycle import REFRESH_REUSE_REASON
 from shared.models import (
     ID_PATTERN,
     PATH_ID_PATTERN,
-    REASON_PATTERN,
     ErrorBody,
     RateLimitPublic,
+    Reason,
     TokenCreate,
     TokenCreated,
     TokenRefresh,
@@ -54,18 +54,20 @@ _ERROR_DESCRIPTIONS = {
     401: "Missing, malformed, unknown, expired or revoked token.",
     403: "The caller lacks the permission named in `details.required_permission`.",
     404: "No such app or token in the caller's organisation.",
+    413: "The body is longer than the route's largest valid body (`details.max_bytes`); it was not read.",
     422: "The request is invalid; `detail` says where and why.",
     500: "An unexpected error; nothing about it is disclosed.",
 }
 
 
-def _responses(success: dict[int, dict[str, Any]]) -> dict[int, OpenAPIResponse]:
+def _responses(success: dict[int, dict[str, Any]], *, body: bool = True) -> dict[int, OpenAPIResponse]:
     errors: dict[int, dict[str, Any]] = {
         status: {
             "description": description,
             "content": {"application/json": {"model": ValidationErrorBody if status == 422 else ErrorBody}},
         }
         for status, description in _ERROR_DESCRIPTIONS.items()
+        if body or status != 413
     }
     return cast("dict[int, OpenAPIResponse]", {**success, **errors})
 
@@ -83,7 +85,7 @@ list_router = Router()
     TOKENS_PATH,
     summary="List App Tokens",
     description="The app's tokens, newest first, one page at a time. Needs `app_tokens:list`.",
-    responses=_responses({200: {"description": "One page of tokens."}}),
+    responses=_responses({200: {"description": "One page of tokens."}}, body=False),
     security=SECURITY,
     tags=["App Tokens"],
 )
@@ -168,9 +170,7 @@ def revoke_app_token(
     app_id: AppId,
     token_id: TokenId,
     body: Annotated[TokenRevoke | None, Body()] = None,
-    reason: Annotated[
-        str | None, Query(max_length=512, pattern=REASON_PATTERN, description="Why the token is revoked.")
-    ] = None,
+    reason: Annotated[Reason | None, Query(description="Why the token is revoked.")] = None,
 ) -> Response[None]:
     """Revoke App Token."""
     runtime = request_scope().runtime
@@ -207,7 +207,7 @@ def _one_reason(body: TokenRevoke | None, query_reason: str | None) -> str | Non
 
 refresh_router = Router()
 
-_REFRESH_ERRORS = {status: _responses({})[status] for status in (401, 422, 500)}
+_REFRESH_ERRORS = {status: _responses({})[status] for status in (401, 413, 422, 500)}
 
 
 @refresh_router.post(

@@ -19,11 +19,11 @@ from shared.crypto import (
 from shared.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
 from shared.http import bearer_credential
 from shared.lifecycle import CREATED, REFRESH_REUSE, REFRESH_REUSE_REASON, REVOKED, ROTATED
-from shared.permissions import RESTRICTION_FIELDS, has_permission, restriction_breach
+from shared.permissions import RESTRICTION_FIELDS, has_permission, rate_limit_breach, restriction_breach
 from shared.principals import Principal
 from shared.records import Credential, LifecycleEvent, TokenRecord
 from shared.repository import AppNotRegistered, StatusFilter, TokenKey, TokenMissing, TokenRepository
-from shared.verification import RequestContext, verify
+from shared.verification import RequestContext, VerifyCode, verify
 
 if TYPE_CHECKING:
     from shared.models import TokenCreate
@@ -96,17 +96,24 @@ def parse_bearer(authorization: str | None) -> ParsedSecret:
 
 
 def verify_access(
-    repository: TokenRepository, hasher: SecretHasher, clock: Clock, presented: ParsedSecret
+    repository: TokenRepository,
+    hasher: SecretHasher,
+    clock: Clock,
+    presented: ParsedSecret,
+    path: str | None = None,
 ) -> TokenRecord:
     """The live token behind a well-formed access secret, decided by the one verification core.
 
     One strongly consistent GetItem (and ``last_used_at`` at most once a minute). Rate
     limits guard the APIs a token is for, not the management of tokens, so they are not
-    spent here: a management request stays within its two DynamoDB calls.
+    spent here: a management request stays within its two DynamoDB calls. A token whose
+    ``endpoint_paths`` do not allow ``path`` is known but refused: 403 naming the path.
     """
     verdict = verify(
-        repository, hasher, clock, presented.plaintext, RequestContext(), enforce_rate_limit=False
+        repository, hasher, clock, presented.plaintext, RequestContext(path=path), enforce_rate_limit=False
     )
+    if verdict.code is VerifyCode.FORBIDDEN_PATH:
+        raise Forbidden(f"endpoint_paths:{path or ''}")
     if not verdict.valid or verdict.token is None:
         raise AuthenticationFailed(verdict.code.value.lower())
     return verdict.token
@@ -143,12 +150,13 @@ def list_tokens(
     next_token: str | None,
     status: StatusFilter | None,
 ) -> TokenListing:
-    """One page of an app's tokens, newest first, with a signed cursor bound to this org and app."""
+    """One page of an app's tokens, newest first, with a signed cursor bound to this org, app and filter."""
     _require_same_org(caller, org_id, "app", app_id)
     after = None
     if next_token is not None:
         payload = hasher.open_cursor(next_token)
-        if payload is None or payload.get("org") != org_id or payload.get("app") != app_id:
+        made_for = {"org": org_id, "app": app_id, "status": status or ""}
+        if payload is None or any(payload.get(key) != value for key, value in made_for.items()):
             raise InvalidInput(
                 ("query", "next_token"), "Invalid pagination cursor", "cursor_invalid", next_token, {}
             )
@@ -160,7 +168,9 @@ def list_tokens(
         raise NotFound("app", app_id)
     cursor = None
     if page.last_key is not None:
-        cursor = hasher.sign_cursor({"org": org_id, "app": app_id, "after": page.last_key})
+        cursor = hasher.sign_cursor(
+            {"org": org_id, "app": app_id, "status": status or "", "after": page.last_key}
+        )
     return TokenListing(tokens=page.tokens, next_token=cursor)
 
 
@@ -172,6 +182,11 @@ def _check_no_escalation(caller: Principal, request: TokenCreate) -> None:
         breach = restriction_breach(restriction, getattr(caller, restriction), getattr(request, restriction))
         if breach is not None:
             raise Forbidden(breach)
+    breach = rate_limit_breach(
+        (caller.rate_limit_rps, caller.rate_limit_burst), (request.rate_limit_rps, request.rate_limit_burst)
+    )
+    if breach is not None:
+        raise Forbidden(breach)
 
 
 def _expiry(

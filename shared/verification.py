@@ -14,7 +14,7 @@ from enum import StrEnum
 from shared.clock import Clock, to_iso
 from shared.crypto import SecretHasher, SecretKind, parse_secret
 from shared.observability import logger
-from shared.permissions import has_permission, path_matches
+from shared.permissions import bucket_size, has_permission, path_matches
 from shared.records import Credential, TokenRecord
 from shared.repository import TokenRepository
 
@@ -92,8 +92,11 @@ def _restriction_code(token: TokenRecord, context: RequestContext) -> VerifyCode
 
 
 def bucket_capacity(token: TokenRecord) -> int:
-    """How many requests a full bucket allows at once (the burst, or one second's worth)."""
-    return max(token.rate_limit_burst or 0, token.rate_limit_rps or 0, 1)
+    """How many requests a full bucket allows at once (the burst, or one second's worth).
+
+    Exactly what the token shows: a burst below the rate is a smaller bucket, not raised.
+    """
+    return bucket_size(token.rate_limit_rps, token.rate_limit_burst) or 1
 
 
 def take_from_bucket(

@@ -50,7 +50,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from aws_lambda_powertools.event_handler import Response
 
 from shared.clock import error_timestamp, utc_now
-from shared.error_map import error_response, validation_response
+from shared.error_map import error_response, redact, to_response, validation_response
+from shared.errors import PayloadTooLarge
 from shared.local.context import LocalContext
 from shared.local.embedded import (
     DEMO_APP,
@@ -275,10 +276,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             return 0, _response_reply(validation_response([{**problem, "type": "int_parsing", "input": raw}]))
         length = int(raw)
         if length > MAX_BODY_BYTES:
-            details = {"max_bytes": MAX_BODY_BYTES, "content_length": length}
-            return 0, local_error(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "The request body is too large", details
-            )
+            return 0, _response_reply(to_response(PayloadTooLarge(MAX_BODY_BYTES, length)))
         return length, None
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve
@@ -305,10 +303,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        # One access line per request, like API Gateway's access log: never a header, never a query.
-        # A request refused while its first line was parsed may have no command or path yet.
+        # One access line per request, like API Gateway's access log: never a header, never a query,
+        # and the path redacted (a client may put a token in it). A request refused while its first
+        # line was parsed may have no command or path yet.
         status = args[1] if len(args) > 1 else ""
-        path = urlsplit(getattr(self, "path", "") or "").path
+        path = redact(urlsplit(getattr(self, "path", "") or "").path)
         sys.stderr.write(f"{getattr(self, 'command', None) or '-'} {path} -> {status}\n")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared.models import TokenCreate, TokenRevoke
+from shared.models import RequestBody, TokenCreate, TokenRefresh, TokenRevoke, TokenVerify
 
 
 def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
@@ -87,3 +87,50 @@ def test_revoke_body_is_optional_and_strict() -> None:
         TokenRevoke.model_validate({"reason": "x", "extra": 1})
     with pytest.raises(ValidationError):
         TokenRevoke.model_validate({"reason": "r" * 513})
+
+
+# The rule for RequestBody.MAX_BODY_BYTES (docs/decisions.md, "Body size"): the compact JSON of the
+# largest valid body, every character of every string and key written as its longest escape (a
+# surrogate pair, 12 bytes), every number in 24 bytes, plus a fixed allowance for whitespace.
+ESCAPED_CHAR_BYTES = 12
+NUMBER_BYTES = 24
+WHITESPACE_ALLOWANCE = 64 * 1024
+
+
+def _largest(schema: dict[str, Any], defs: dict[str, Any]) -> int:  # noqa: PLR0911 - one case a JSON type
+    if "$ref" in schema:
+        return _largest(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    if "anyOf" in schema:
+        return max(_largest(option, defs) for option in schema["anyOf"])
+    kind = schema.get("type")
+    if "const" in schema:
+        return 2 + ESCAPED_CHAR_BYTES * len(str(schema["const"]))
+    if kind == "string":
+        assert "maxLength" in schema, f"a string without maxLength has no largest size: {schema}"
+        return 2 + ESCAPED_CHAR_BYTES * int(schema["maxLength"])
+    if kind in ("integer", "number"):
+        return NUMBER_BYTES
+    if kind == "boolean":
+        return len("false")
+    if kind == "null":
+        return len("null")
+    if kind == "array":
+        items = int(schema["maxItems"])
+        return 2 + items * _largest(schema["items"], defs) + max(items - 1, 0)
+    assert kind == "object", schema
+    members = [
+        2 + ESCAPED_CHAR_BYTES * len(name) + 1 + _largest(value, defs)
+        for name, value in schema["properties"].items()
+    ]
+    return 2 + sum(members) + len(members) - 1
+
+
+def largest_valid_body(model: type[RequestBody]) -> int:
+    """The bound RequestBody.MAX_BODY_BYTES states, derived from the model's JSON schema."""
+    schema = model.model_json_schema()
+    return _largest(schema, schema.get("$defs", {})) + WHITESPACE_ALLOWANCE
+
+
+@pytest.mark.parametrize("model", [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify])
+def test_body_bound_is_the_largest_valid_body(model: type[RequestBody]) -> None:
+    assert largest_valid_body(model) == model.MAX_BODY_BYTES
