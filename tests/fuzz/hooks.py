@@ -6,8 +6,12 @@ document can still be a documented 422:
 - ``expires_at`` on create must be in the future, at most 365 days ahead and not after the
   creating token's own expiry (it needs the clock and the caller);
 - revoke takes its reason from the body or ``?reason=``, not both at once;
-- a list's ``next_token`` is only valid when this server signed it for this org and app (the
-  document's ``NextPage`` link supplies real ones).
+- a list's ``next_token`` is only valid when this server signed it for this org, app and
+  ``status`` filter (the document's ``NextPage`` link supplies real ones);
+- a create's ``rate_limit_burst`` needs a ``rate_limit_rps``, and its lists together hold at
+  most ``MAX_TOKEN_LIST_CHARACTERS`` characters;
+- a revoke reason may not be one the service writes itself, in any case or with spaces around
+  it (the document's ``not: enum`` only refuses the exact spellings).
 
 One more hook keeps the run's own credential alive: the document's links let the stateful
 phase take a token id from a list page and revoke it, and the first id on the page can be the
@@ -32,6 +36,9 @@ from typing import Any
 
 import schemathesis
 
+from shared.lifecycle import SERVICE_REVOKE_REASONS
+from shared.models import LIST_FIELDS, MAX_TOKEN_LIST_CHARACTERS
+
 # The admin token `app-tokens serve` prints lives 365 days; a day ahead is inside every bound.
 _WITHIN_BOUNDS = timedelta(days=1)
 _REASON = re.compile(r"[^\x00-\x1f\x7f]{0,512}")
@@ -48,11 +55,11 @@ def _aware_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _foreign_cursor(value: Any, path_parameters: dict[str, Any]) -> bool:
-    """A schema-valid cursor the server cannot have signed for this org and app.
+def _foreign_cursor(value: Any, path_parameters: dict[str, Any], status: Any) -> bool:
+    """A schema-valid cursor the server cannot have signed for this org, app and filter.
 
     Either not the shape the server signs, or one of its cursors that the fuzzer moved to
-    another org or app (cursors are bound to both, so that is a 422 by design).
+    another org, app or status filter (cursors are bound to all three: a 422 by design).
     """
     if not isinstance(value, str) or len(value) > 1024:
         return False  # schema-invalid: a negative case, left alone
@@ -63,24 +70,43 @@ def _foreign_cursor(value: Any, path_parameters: dict[str, Any]) -> bool:
         bound = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:
         return True
-    place = (path_parameters.get("org_id"), path_parameters.get("app_id"))
-    return not isinstance(bound, dict) or (bound.get("org"), bound.get("app")) != place
+    place = (path_parameters.get("org_id"), path_parameters.get("app_id"), status or "")
+    return not isinstance(bound, dict) or (bound.get("org"), bound.get("app"), bound.get("status")) != place
 
 
 def _valid_reason(value: Any) -> bool:
     return isinstance(value, str) and _REASON.fullmatch(value) is not None
 
 
+def _reserved_reason(value: Any) -> bool:
+    return _valid_reason(value) and value.strip().lower() in SERVICE_REVOKE_REASONS
+
+
+def _fit_create(body: dict[str, Any]) -> None:
+    """A schema-valid create body made valid: a burst gets its rate, the lists fit their budget."""
+    if isinstance(body.get("rate_limit_burst"), int) and body.get("rate_limit_rps") is None:
+        del body["rate_limit_burst"]
+    lists = [body[name] for name in LIST_FIELDS if isinstance(body.get(name), list)]
+    if not all(isinstance(item, str) for items in lists for item in items):
+        return  # schema-invalid: a negative case, left alone
+    while sum(len(item) for items in lists for item in items) > MAX_TOKEN_LIST_CHARACTERS:
+        max(lists, key=lambda items: sum(map(len, items))).pop()
+
+
 @schemathesis.hook
 def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) -> schemathesis.Case[Any]:
-    """Bring the two cross-field rules in line for cases that are otherwise schema-valid."""
+    """Bring the cross-field rules in line for cases that are otherwise schema-valid."""
     operation = context.operation
     if operation is None:
         return case
     method = str(operation.method).upper()
-    next_token = (case.query or {}).get("next_token")
-    if method == "GET" and _foreign_cursor(next_token, case.path_parameters or {}):
+    query = case.query or {}
+    if method == "GET" and _foreign_cursor(
+        query.get("next_token"), case.path_parameters or {}, query.get("status")
+    ):
         del case.query["next_token"]
+    if method == "DELETE" and _reserved_reason(query.get("reason")):
+        case.query["reason"] = "fuzzed"
     if not isinstance(case.body, dict):
         return case
     if method == "POST" and operation.path.endswith("/tokens"):
@@ -88,12 +114,12 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) ->
         now = datetime.now(UTC)
         if expires is not None and not now < expires <= now + _WITHIN_BOUNDS:
             case.body["expires_at"] = (now + _WITHIN_BOUNDS).isoformat()
-    elif (
-        method == "DELETE"
-        and _valid_reason((case.query or {}).get("reason"))
-        and _valid_reason(case.body.get("reason"))
-    ):
-        del case.query["reason"]
+        _fit_create(case.body)
+    elif method == "DELETE":
+        if _reserved_reason(case.body.get("reason")):
+            case.body["reason"] = "fuzzed"
+        if _valid_reason((case.query or {}).get("reason")) and _valid_reason(case.body.get("reason")):
+            del case.query["reason"]
     return case
 
 

@@ -111,6 +111,8 @@ def test_a_valid_token_is_allowed_with_its_facts(runtime: Runtime, admin: Issued
         "namespace_ids": "",
         "environment_ids": "",
         "endpoint_paths": "",
+        "rate_limit_rps": "",
+        "rate_limit_burst": "",
     }
     assert token.plaintext_token not in json.dumps(context)
 

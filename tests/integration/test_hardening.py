@@ -72,7 +72,7 @@ def test_a_422_lists_the_first_50_problems(admin: IssuedToken) -> None:
 
 
 def test_no_422_outgrows_64_kib_however_big_its_problems() -> None:
-    huge = {"key" * 1_000: ["v" * 5_000] * 100 for _ in range(1)}
+    huge = {f"key{i}" * 1_000: ["v" * 5_000] * 100 for i in range(3)}
     problems = [
         {"loc": ["body", "k" * 10_000, i], "msg": "m" * 10_000, "type": "t", "input": huge, "ctx": huge}
         for i in range(MAX_PROBLEMS * 4)
@@ -114,7 +114,7 @@ def test_a_route_without_a_body_refuses_one(admin: IssuedToken) -> None:
 def test_the_largest_token_answers_within_64_kib(admin: IssuedToken) -> None:
     """Every list at its longest together, free text in the longest escapes: still under 64 KiB."""
     per_list = MAX_TOKEN_LIST_CHARACTERS // 6 // 100  # six lists of 100 items share the budget
-    body = {
+    body: dict[str, Any] = {
         "name": "\U0001f600" * 128,
         "description": "\U0001f600" * 1024,
         **{
@@ -124,7 +124,7 @@ def test_the_largest_token_answers_within_64_kib(admin: IssuedToken) -> None:
         "permissions": [f"p{i:03d}:{'x' * (per_list - 6)}" for i in range(100)],
         "endpoint_paths": [f"/p{i:03d}{'x' * (per_list - 5)}" for i in range(100)],
     }
-    scopes = body["scopes"]
+    scopes: list[str] = body["scopes"]
     for i in range(len(scopes)):  # lengthen scopes (up to 128 characters) until exactly at the budget
         short = MAX_TOKEN_LIST_CHARACTERS - sum(len(item) for name in LIST_FIELDS for item in body[name])
         scopes[i] += "x" * min(short, 128 - len(scopes[i]))

@@ -90,11 +90,16 @@ def test_bad_bodies_are_422_and_never_echo_a_secret(admin: IssuedToken) -> None:
     path = f"{TOKENS_URL}/{token_id}/refresh"
     assert_422(call("refresh_token", "POST", path, body={}), ["body", "refresh_token"])
     assert_422(call("refresh_token", "POST", path, body={"refresh_token": 5}), ["body", "refresh_token"])
-    for body in ({"refresh_tokn": secret}, {"refresh_token": secret, "extra": secret}):
+    # An unknown key is echoed, redacted; a body with more members than the model has fields is
+    # refused before pydantic walks it, with nothing of the body echoed at all.
+    for body, echoed in (
+        ({"refresh_tokn": secret}, True),
+        ({"refresh_token": secret, "extra": secret}, False),
+    ):
         result = call("refresh_token", "POST", path, body=body)
         assert result.status == 422
         assert secret not in (result.body or "") and secret.rsplit("_", 1)[1] not in (result.body or "")
-        assert "[redacted]" in (result.body or "")
+        assert ("[redacted]" in (result.body or "")) is echoed
     assert_422(
         call("refresh_token", "POST", f"{TOKENS_URL}/bad.id/refresh", body={"refresh_token": "x"}),
         ["path", "token_id"],
