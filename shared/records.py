@@ -70,8 +70,11 @@ class Credential:
     token: TokenRecord
     access_hash: str = field(repr=False)
     refresh_hash: str = field(repr=False)
+    # The last entry is the immediately previous refresh hash; ``rotated_at`` is when it was
+    # rotated away (the start of its grace window), ``None`` before the first rotation.
     previous_refresh_hashes: list[str] = field(default_factory=list, repr=False)
     bucket: Bucket | None = None
+    rotated_at: str | None = None
 
 
 @dataclass(frozen=True)

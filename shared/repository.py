@@ -36,6 +36,8 @@ CREDENTIAL_SK = "CREDENTIAL"
 TOKEN_SK_PREFIX = "TOKEN#"
 OUTBOX_PK_PREFIX = "OUTBOX#"
 TTL_ATTRIBUTE = "purge_at"
+# How many rotated-away refresh hashes a credential keeps for reuse detection.
+MAX_PREVIOUS_REFRESH_HASHES = 100
 EXPIRY_INDEX = "ExpiryIndex"
 EXPIRING_INDEX = "ExpiringIndex"
 # Live tokens are spread over this many index partitions, so that no moment of expiry is
@@ -137,10 +139,16 @@ class TokenRepository(Protocol):
         credential: Credential,
         new_access_hash: str,
         new_refresh_hash: str,
+        previous_refresh_hashes: Sequence[str],
         rotated_at: str,
         events: Sequence[LifecycleEvent] = (),
     ) -> bool:
-        """Replace both secret hashes if the refresh hash is still ``credential``'s; else ``False``."""
+        """Replace both secret hashes if the refresh hash is still ``credential``'s; else ``False``.
+
+        ``previous_refresh_hashes`` (the immediately previous last) and ``rotated_at`` (when
+        that one was rotated away) are stored as given: which hash counts as previous is the
+        use case's rule.
+        """
 
     def record_use(self, token: TokenRecord, used_at: str, not_since: str) -> bool:
         """Set ``last_used_at`` unless it is already later than ``not_since``; best effort."""
@@ -347,6 +355,7 @@ class DynamoDBTokenRepository:
                 entry["S"] for entry in item.get("previous_refresh_hashes", {}).get("L", [])
             ],
             bucket=_bucket_from_item(item),
+            rotated_at=item["rotated_at"]["S"] if "rotated_at" in item else None,
         )
 
     def get_token(self, org_id: str, app_id: str, token_id: str) -> TokenRecord | None:
@@ -458,13 +467,18 @@ class DynamoDBTokenRepository:
         credential: Credential,
         new_access_hash: str,
         new_refresh_hash: str,
+        previous_refresh_hashes: Sequence[str],
         rotated_at: str,
         events: Sequence[LifecycleEvent] = (),
     ) -> bool:
-        """See :class:`TokenRepository`. The condition on the old refresh hash lets one rotation win."""
+        """See :class:`TokenRepository`. The condition on the old refresh hash lets one rotation win.
+
+        The condition is on the exact hash being replaced, so of two rotations that read the
+        same credential (two grace retries included) only one lands.
+        """
         token = credential.token
-        # Old refresh hashes are kept (the latest 100) so that a replay can be recognised as reuse.
-        previous = [*credential.previous_refresh_hashes, credential.refresh_hash][-100:]
+        # Old refresh hashes are kept (the latest ones) so that a replay can be recognised as reuse.
+        previous = list(previous_refresh_hashes)[-MAX_PREVIOUS_REFRESH_HASHES:]
         credential_update: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": credential_key(token.token_id),

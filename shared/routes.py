@@ -215,8 +215,12 @@ _REFRESH_ERRORS = {status: _responses({})[status] for status in (401, 413, 422, 
     summary="Refresh App Token",
     description="Rotate both secrets of a token with its refresh token, which is the credential (no "
     "`Authorization` header). The old access and refresh tokens stop working at once; id, permissions, "
-    "restrictions and expiry stay. Presenting a refresh token that was already rotated away revokes "
-    "the token.",
+    "restrictions and expiry stay. A retry is not theft: presenting the immediately previous refresh "
+    "token again within `REFRESH_TOKEN_GRACE_SECONDS` (default 30) of its rotation rotates again and "
+    "returns a fresh pair, and the pair handed out in between stops working. Presenting any other "
+    "refresh token that was already rotated away, or the previous one after the grace, revokes the "
+    "token (`refresh_token_reuse`). Of concurrent refreshes exactly one wins; the others get a 401 "
+    "and the token stays live.",
     responses={200: {"description": "The token and its new secrets, shown once."}, **_REFRESH_ERRORS},
     tags=["App Tokens"],
 )
@@ -236,6 +240,7 @@ def refresh_app_token(
                 app_id,
                 token_id,
                 body.refresh_token,
+                grace=runtime.refresh_grace,
             )
         except AuthenticationFailed as failure:
             if failure.reason == "refresh_reuse":

@@ -96,6 +96,11 @@ class Runtime:
         return timedelta(days=self.settings.expiry_warning_days)
 
     @property
+    def refresh_grace(self) -> timedelta:
+        """How long the refresh token a rotation replaced may still be retried (0 = never)."""
+        return timedelta(seconds=self.settings.refresh_token_grace_seconds)
+
+    @property
     def lifetimes(self) -> LifetimePolicy:
         """Token lifetimes from the settings."""
         return LifetimePolicy(

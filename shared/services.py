@@ -326,14 +326,19 @@ def refresh_token(
     app_id: str,
     token_id: str,
     presented: str,
+    *,
+    grace: timedelta,
 ) -> IssuedToken:
     """Rotate both secrets of a token with its refresh token (RFC 9700 style).
 
     The old access and refresh secrets stop working at once; id, permissions,
     restrictions and expiry stay. A refresh token that was already rotated away
-    revokes the token (``refresh_token_reuse``). Of two concurrent rotations with
-    the same refresh token, the conditional write lets exactly one win; the other
-    is a plain 401 (a race is not proof of theft).
+    revokes the token (``refresh_token_reuse``), except the immediately previous
+    one within ``grace`` of its rotation: that is a retry (a lost answer, or the
+    loser of a race that read after the winner), so it rotates again and the pair
+    handed out in between dies. Every rotation is conditioned on the exact refresh
+    hash it replaces, so of concurrent rotations exactly one wins; the others are
+    a plain 401 (a race alone is not proof of theft).
     """
     parsed = parse_secret(presented)
     if parsed is None or parsed.kind is not SecretKind.REFRESH or parsed.token_id != token_id:
@@ -343,7 +348,17 @@ def refresh_token(
         raise AuthenticationFailed("unknown")
     token = credential.token
     now = clock()
-    if not hasher.matches(presented, credential.refresh_hash):
+    if hasher.matches(presented, credential.refresh_hash):
+        previous = [*credential.previous_refresh_hashes, credential.refresh_hash]
+        rotated_at = to_iso(now)
+    elif (retried_at := _grace_retry_start(hasher, credential, presented, now, grace)) is not None:
+        # The retried hash stays the immediately previous one and its window does not move, so
+        # retries cannot stretch the grace; the in-between hash joins the older ones, where
+        # presenting it is reuse (the legitimate holder of a pair an attacker displaced).
+        *older, retried = credential.previous_refresh_hashes
+        previous = [*older, credential.refresh_hash, retried]
+        rotated_at = retried_at
+    else:
         if any(hasher.matches(presented, old) for old in credential.previous_refresh_hashes):
             if token.revoked_at is None:
                 _revoke(repository, now, policy, TokenKey(org_id, app_id, token_id), REFRESH_REUSE_REASON)
@@ -357,10 +372,28 @@ def refresh_token(
     refresh = new_secret(SecretKind.REFRESH, token_id)
     events = [token_event(ROTATED, token, now)]
     if not repository.rotate_secrets(
-        credential, hasher.hash(plaintext), hasher.hash(refresh), to_iso(now), events
+        credential, hasher.hash(plaintext), hasher.hash(refresh), previous, rotated_at, events
     ):
         raise AuthenticationFailed("refresh_race_lost")
     return IssuedToken(token=token, plaintext_token=plaintext, refresh_token_plaintext=refresh)
+
+
+def _grace_retry_start(
+    hasher: SecretHasher, credential: Credential, presented: str, now: datetime, grace: timedelta
+) -> str | None:
+    """When the refresh token ``presented`` was rotated away, if it is a retry within ``grace``.
+
+    A retry is the immediately previous refresh token, strictly within ``grace`` of
+    its rotation: a grace of zero admits nothing, which is the behaviour without one.
+    ``None`` for anything else.
+    """
+    if not credential.previous_refresh_hashes or credential.rotated_at is None:
+        return None
+    if now >= datetime.fromisoformat(credential.rotated_at) + grace:
+        return None
+    if not hasher.matches(presented, credential.previous_refresh_hashes[-1]):
+        return None
+    return credential.rotated_at
 
 
 def bootstrap_admin(

@@ -9,6 +9,10 @@ from functools import lru_cache
 from shared.principals import ClaimNames, TrustedAuthorizer
 
 DEFAULT_TABLE_NAME = "app-tokens"
+DEFAULT_REFRESH_TOKEN_GRACE_SECONDS = 30
+# Long enough for a client to retry a lost answer, short enough that a stolen refresh token
+# replayed later is still caught as reuse.
+MAX_REFRESH_TOKEN_GRACE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,8 @@ class Settings:
     max_token_lifetime_days: int = 365
     retention_days: int = 30
     expiry_warning_days: int = 7
+    # How long after a rotation the refresh token it replaced may be presented again as a retry.
+    refresh_token_grace_seconds: int = DEFAULT_REFRESH_TOKEN_GRACE_SECONDS
     event_bus_name: str = "default"
     # Management handlers: whose authentication to trust instead of reading the bearer token again.
     trusted_authorizer: TrustedAuthorizer = TrustedAuthorizer.NONE
@@ -47,6 +53,12 @@ class Settings:
             max_token_lifetime_days=_positive_int(env, "MAX_TOKEN_LIFETIME_DAYS", 365),
             retention_days=_positive_int(env, "RETENTION_DAYS", 30),
             expiry_warning_days=_positive_int(env, "EXPIRY_WARNING_DAYS", 7),
+            refresh_token_grace_seconds=_seconds_between(
+                env,
+                "REFRESH_TOKEN_GRACE_SECONDS",
+                DEFAULT_REFRESH_TOKEN_GRACE_SECONDS,
+                MAX_REFRESH_TOKEN_GRACE_SECONDS,
+            ),
             event_bus_name=env.get("EVENT_BUS_NAME") or "default",
             trusted_authorizer=TrustedAuthorizer(env.get("TRUSTED_AUTHORIZER") or "none"),
             claim_names=ClaimNames(
@@ -67,6 +79,20 @@ def _positive_int(env: os._Environ[str] | dict[str, str], name: str, default: in
     value = int(raw)
     if value <= 0:
         raise ValueError(f"{name} must be a positive whole number of days")
+    return value
+
+
+def _seconds_between(env: os._Environ[str] | dict[str, str], name: str, default: int, maximum: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    message = f"{name} must be a whole number of seconds from 0 to {maximum}"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(message) from None
+    if not 0 <= value <= maximum:
+        raise ValueError(message)
     return value
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from shared.crypto import parse_secret
 from shared.errors import AuthenticationFailed
-from shared.lifecycle import REVOKED
+from shared.lifecycle import REVOKED, ROTATED
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime
 from shared.services import (
@@ -29,7 +29,7 @@ from shared.services import (
     verify_access,
 )
 from tests.conftest import APP, ORG, TABLE, issue
-from tests.invariants import assert_invariants, table_items
+from tests.invariants import assert_invariants, count_events, table_items
 
 THREADS = 8
 POLICY = LifetimePolicy()
@@ -184,6 +184,7 @@ def test_revoke_racing_refresh_always_ends_revoked(runtime: Runtime, admin: Issu
                 APP,
                 victim.token.token_id,
                 victim.refresh_token_plaintext,
+                grace=runtime.refresh_grace,
             )
         except AuthenticationFailed as failure:
             return failure.reason
@@ -213,3 +214,95 @@ def test_revoke_racing_refresh_always_ends_revoked(runtime: Runtime, admin: Issu
             assert rotated in {"revoked", "refresh_race_lost"}
             assert credential.previous_refresh_hashes == []  # no rotation at all
     assert_invariants(table_items(runtime.repository.client))  # type: ignore[attr-defined]
+
+
+class LaterReadsAfterAWrite:
+    """A client on which every ``GetItem`` but the first waits for a ``TransactWriteItems`` to land.
+
+    Makes certain the race that used to revoke the token: the first refresh commits while
+    the others still hold the refresh token it has just rotated away.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._reads = 0
+        self._count = threading.Lock()
+        self._written = threading.Event()
+        self.exceptions = client.exceptions
+        self.meta = client.meta
+
+    def get_item(self, **request: Any) -> Any:
+        with self._count:
+            first = self._reads == 0
+            self._reads += 1
+        if not first:
+            self._written.wait(timeout=30)
+        return self._client.get_item(**request)
+
+    def transact_write_items(self, **request: Any) -> Any:
+        answer = self._client.transact_write_items(**request)
+        self._written.set()
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_concurrent_refreshes_with_one_refresh_token_leave_it_live_with_one_working_pair(
+    runtime: Runtime, admin: IssuedToken, dynamodb: Any
+) -> None:
+    """Each rotation is conditioned on the exact hash it replaces: at no time two working pairs.
+
+    Callers that read after a rotation present the immediately previous refresh token within
+    the grace, which is a retry, not reuse: the token is never revoked by the race.
+    """
+    target = create(runtime, admin, "raced")
+    token_id = target.token.token_id
+    client = LaterReadsAfterAWrite(OneRequestAtATime(dynamodb))
+    runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, client))
+    barrier = threading.Barrier(THREADS)
+
+    def rotate(_: int) -> IssuedToken | str:
+        barrier.wait()
+        try:
+            return refresh_token(
+                runtime.repository,
+                runtime.hasher,
+                runtime.clock,
+                POLICY,
+                ORG,
+                APP,
+                token_id,
+                target.refresh_token_plaintext,
+                grace=runtime.refresh_grace,
+            )
+        except AuthenticationFailed as failure:
+            return failure.reason
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        outcomes = list(pool.map(rotate, range(THREADS)))
+    pairs = [outcome for outcome in outcomes if isinstance(outcome, IssuedToken)]
+    # The first rotation, and at least the first retry of the readers that waited for it.
+    assert len(pairs) >= 2
+    assert {outcome for outcome in outcomes if isinstance(outcome, str)} <= {"refresh_race_lost"}
+    credential = runtime.repository.get_credential(token_id)
+    assert credential is not None and credential.token.revoked_at is None
+
+    def works(pair: IssuedToken) -> bool:
+        presented = parse_secret(pair.plaintext_token)
+        assert presented is not None
+        try:
+            verify_access(runtime.repository, runtime.hasher, runtime.clock, presented)
+        except AuthenticationFailed:
+            return False
+        return True
+
+    assert sum(works(pair) for pair in pairs) == 1
+    # Checked against the stored hash: presenting a dead one would (rightly) be reuse.
+    live_refresh = [
+        p for p in pairs if runtime.hasher.matches(p.refresh_token_plaintext, credential.refresh_hash)
+    ]
+    assert live_refresh == [p for p in pairs if works(p)]
+    items = table_items(dynamodb)
+    assert count_events(items, ROTATED, token_id) == len(pairs)  # one event per rotation that landed
+    assert_invariants(items)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 
 from shared.clock import to_iso
 from shared.errors import AuthenticationFailed
+from shared.lifecycle import REFRESH_REUSE, ROTATED
+from shared.records import Credential
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime
 from shared.services import IssuedToken, LifetimePolicy, refresh_token
 from tests.conftest import TOKENS_URL, FakeClock, Result, call
 from tests.integration.test_api import assert_401, assert_422
 from tests.integration.test_concurrency import OneRequestAtATime
+from tests.invariants import assert_invariants, count_events, table_items
 
 
 def create(admin: IssuedToken, **body: Any) -> dict[str, Any]:
@@ -52,10 +56,13 @@ def test_rotation_returns_working_secrets_and_kills_the_old(admin: IssuedToken, 
     assert listed(second.json()["plaintext_token"]).status == 200
 
 
-def test_reusing_a_rotated_refresh_token_revokes_the_token(admin: IssuedToken) -> None:
+def test_reusing_a_rotated_refresh_token_revokes_the_token(
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock
+) -> None:
     issued = create(admin, permissions=["app_tokens:list"])
     token_id = issued["token"]["token_id"]
     rotated = refresh(token_id, issued["refresh_token_plaintext"]).json()
+    clock.advance(seconds=runtime.settings.refresh_token_grace_seconds)  # the grace is over
     assert_401(refresh(token_id, issued["refresh_token_plaintext"]))  # the replay
     assert_401(listed(rotated["plaintext_token"]))  # the whole token is gone
     assert_401(refresh(token_id, rotated["refresh_token_plaintext"]))
@@ -106,7 +113,10 @@ def test_bad_bodies_are_422_and_never_echo_a_secret(admin: IssuedToken) -> None:
     )
 
 
-def test_a_race_of_two_refreshes_has_one_winner(runtime: Runtime, admin: IssuedToken, dynamodb: Any) -> None:
+def test_without_a_grace_a_race_of_refreshes_has_one_winner(
+    runtime: Runtime, admin: IssuedToken, dynamodb: Any
+) -> None:
+    """Grace 0 is the behaviour before the grace: a loser that read after the winner is reuse."""
     runtime.repository = DynamoDBTokenRepository(
         runtime.settings.table_name, cast(Any, OneRequestAtATime(dynamodb))
     )
@@ -126,6 +136,7 @@ def test_a_race_of_two_refreshes_has_one_winner(runtime: Runtime, admin: IssuedT
                 "billing",
                 token_id,
                 issued["refresh_token_plaintext"],
+                grace=timedelta(0),
             )
         except AuthenticationFailed as failure:
             return failure.reason
@@ -135,3 +146,156 @@ def test_a_race_of_two_refreshes_has_one_winner(runtime: Runtime, admin: IssuedT
         outcomes = list(pool.map(attempt, range(4)))
     assert outcomes.count("won") == 1
     assert set(outcomes) - {"won"} <= {"refresh_race_lost", "refresh_reuse"}
+
+
+# ---- the grace: a retry of the last refresh is not reuse ---------------------------------------
+
+
+def revoked_reason(admin: IssuedToken, token_id: str) -> str | None:
+    """The token's ``revoked_reason`` as the list shows it (``None`` while it is live)."""
+    tokens = listed(admin.plaintext_token).json()["tokens"]
+    found: str | None = next(t for t in tokens if t["token_id"] == token_id)["revoked_reason"]
+    return found
+
+
+def rotated_then_retried(clock: FakeClock, admin: IssuedToken) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A token refreshed once, then refreshed again with the same refresh token 5 seconds later.
+
+    The first answer is the one a client lost; the second is what its retry got.
+    """
+    issued = create(admin, permissions=["app_tokens:list"])
+    token_id = issued["token"]["token_id"]
+    lost = refresh(token_id, issued["refresh_token_plaintext"])
+    assert lost.status == 200
+    clock.advance(seconds=5)
+    retried = refresh(token_id, issued["refresh_token_plaintext"])
+    assert retried.status == 200
+    return token_id, lost.json(), retried.json()
+
+
+def test_a_retry_within_the_grace_returns_a_fresh_pair_and_the_token_stays_live(
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock
+) -> None:
+    token_id, lost, retried = rotated_then_retried(clock, admin)
+    assert retried["token"]["token_id"] == token_id
+    assert retried["plaintext_token"] != lost["plaintext_token"]
+    assert retried["refresh_token_plaintext"] != lost["refresh_token_plaintext"]
+    assert revoked_reason(admin, token_id) is None
+    assert listed(retried["plaintext_token"]).status == 200  # the fresh pair works
+    again = refresh(token_id, retried["refresh_token_plaintext"])
+    assert again.status == 200
+    assert listed(again.json()["plaintext_token"]).status == 200
+    assert revoked_reason(admin, token_id) is None
+    items = table_items(runtime.repository.client)  # type: ignore[attr-defined]
+    assert count_events(items, ROTATED, token_id) == 3  # each rotation its event, the retry's too
+    assert count_events(items, REFRESH_REUSE, token_id) == 0
+    assert_invariants(items)
+
+
+def test_the_pair_handed_out_before_a_retry_stops_working(admin: IssuedToken, clock: FakeClock) -> None:
+    """Its access token is refused, and presenting its refresh token is reuse.
+
+    Whoever holds that pair was displaced by the retry: the client itself (which lost the
+    answer and never sees the pair) or a thief racing it, so its return is reported as reuse.
+    """
+    token_id, lost, retried = rotated_then_retried(clock, admin)
+    assert_401(listed(lost["plaintext_token"]))
+    assert_401(refresh(token_id, lost["refresh_token_plaintext"]))
+    assert revoked_reason(admin, token_id) == "refresh_token_reuse"
+    assert_401(listed(retried["plaintext_token"]))
+
+
+def test_a_retry_after_the_grace_is_reuse(runtime: Runtime, admin: IssuedToken, clock: FakeClock) -> None:
+    issued = create(admin)
+    token_id = issued["token"]["token_id"]
+    rotated = refresh(token_id, issued["refresh_token_plaintext"]).json()
+    clock.advance(seconds=runtime.settings.refresh_token_grace_seconds)  # the grace is strictly within
+    assert_401(refresh(token_id, issued["refresh_token_plaintext"]))
+    assert revoked_reason(admin, token_id) == "refresh_token_reuse"
+    assert_401(listed(rotated["plaintext_token"]))
+
+
+def test_retries_do_not_stretch_the_grace(runtime: Runtime, admin: IssuedToken, clock: FakeClock) -> None:
+    """The window runs from the rotation of the retried token, not from the last retry."""
+    grace = runtime.settings.refresh_token_grace_seconds
+    issued = create(admin)
+    token_id = issued["token"]["token_id"]
+    assert refresh(token_id, issued["refresh_token_plaintext"]).status == 200
+    clock.advance(seconds=grace - 1)
+    assert refresh(token_id, issued["refresh_token_plaintext"]).status == 200
+    clock.advance(seconds=1)
+    assert_401(refresh(token_id, issued["refresh_token_plaintext"]))
+    assert revoked_reason(admin, token_id) == "refresh_token_reuse"
+
+
+def test_a_refresh_token_two_rotations_back_is_reuse_even_within_the_grace(
+    admin: IssuedToken, clock: FakeClock
+) -> None:
+    issued = create(admin)
+    token_id = issued["token"]["token_id"]
+    first = refresh(token_id, issued["refresh_token_plaintext"]).json()
+    second = refresh(token_id, first["refresh_token_plaintext"]).json()
+    clock.advance(seconds=1)
+    assert_401(refresh(token_id, issued["refresh_token_plaintext"]))
+    assert revoked_reason(admin, token_id) == "refresh_token_reuse"
+    assert_401(listed(second["plaintext_token"]))
+
+
+def test_with_a_grace_of_zero_a_retry_is_reuse_as_before(runtime: Runtime, admin: IssuedToken) -> None:
+    runtime.settings = replace(runtime.settings, refresh_token_grace_seconds=0)
+    issued = create(admin)
+    token_id = issued["token"]["token_id"]
+    rotated = refresh(token_id, issued["refresh_token_plaintext"]).json()
+    assert_401(refresh(token_id, issued["refresh_token_plaintext"]))  # at the same instant, even
+    assert revoked_reason(admin, token_id) == "refresh_token_reuse"
+    assert_401(listed(rotated["plaintext_token"]))
+
+
+class ReadBefore:
+    """A repository that answers ``get_credential`` with a read made earlier (a slow reader)."""
+
+    def __init__(self, repository: DynamoDBTokenRepository, credential: Credential) -> None:
+        self._repository = repository
+        self._credential = credential
+
+    def get_credential(self, token_id: str) -> Credential:
+        return self._credential
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._repository, name)
+
+
+def test_of_two_retries_that_read_the_same_state_one_wins_and_the_token_stays_live(
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock
+) -> None:
+    """Both retries read the same credential; the second's write is conditioned on a hash now gone."""
+    issued = create(admin, permissions=["app_tokens:list"])
+    token_id = issued["token"]["token_id"]
+    assert refresh(token_id, issued["refresh_token_plaintext"]).status == 200
+    repository = cast(DynamoDBTokenRepository, runtime.repository)
+    before_either = repository.get_credential(token_id)
+    assert before_either is not None
+
+    def retry(repo: Any) -> IssuedToken:
+        return refresh_token(
+            repo,
+            runtime.hasher,
+            runtime.clock,
+            LifetimePolicy(),
+            "acme",
+            "billing",
+            token_id,
+            issued["refresh_token_plaintext"],
+            grace=runtime.refresh_grace,
+        )
+
+    winner = retry(repository)
+    try:
+        retry(ReadBefore(repository, before_either))
+    except AuthenticationFailed as failure:
+        assert failure.reason == "refresh_race_lost"
+    else:
+        raise AssertionError("two retries of one refresh token both got a working pair")
+    assert revoked_reason(admin, token_id) is None
+    assert listed(winner.plaintext_token).status == 200
+    assert_invariants(table_items(repository.client))

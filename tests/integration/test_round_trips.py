@@ -54,6 +54,20 @@ def test_revoke_is_one_write(admin: IssuedToken, calls: CallLog) -> None:
     assert calls.operations == ["GetItem", "TransactWriteItems"]
 
 
+def test_a_refresh_and_its_retry_within_the_grace_are_one_read_and_one_transaction_each(
+    admin: IssuedToken, calls: CallLog, clock: FakeClock
+) -> None:
+    created = call("create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "t"}).json()
+    path = f"{TOKENS_URL}/{created['token']['token_id']}/refresh"
+    body = {"refresh_token": created["refresh_token_plaintext"]}
+    for _ in ("the refresh", "its retry"):
+        calls.clear()
+        assert call("refresh_token", "POST", path, body=body).status == 200
+        assert calls.operations == ["GetItem", "TransactWriteItems"]
+        assert calls.parameters[0]["ConsistentRead"] is True
+        clock.advance(seconds=1)
+
+
 def test_last_used_adds_at_most_one_write_a_minute(
     admin: IssuedToken, calls: CallLog, clock: FakeClock
 ) -> None:

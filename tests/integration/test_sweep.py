@@ -64,6 +64,7 @@ def test_finds_exactly_the_expired_and_only_once(
                 APP,
                 token.token.token_id,
                 token.refresh_token_plaintext,
+                grace=runtime.refresh_grace,
             )
     for token in long:
         assert authenticate(

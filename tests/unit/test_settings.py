@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any, cast
+
 import pytest
 
 from shared.principals import ClaimNames, TrustedAuthorizer
+from shared.runtime import Runtime
 from shared.settings import Settings
 
 
@@ -43,3 +47,21 @@ def test_the_authorizer_knobs_are_read() -> None:
 def test_nonsense_fails_at_start_rather_than_trusting_or_guessing(environ: dict[str, str]) -> None:
     with pytest.raises(ValueError):
         Settings.from_env(environ)
+
+
+def test_the_refresh_grace_defaults_to_30_seconds_and_reaches_the_runtime() -> None:
+    settings = Settings.from_env({})
+    assert settings.refresh_token_grace_seconds == 30
+    runtime = Runtime(settings=settings, repository=cast(Any, None))
+    assert runtime.refresh_grace == timedelta(seconds=30)
+
+
+@pytest.mark.parametrize("raw, seconds", [("0", 0), ("1", 1), ("60", 60), ("", 30)])
+def test_the_refresh_grace_may_be_0_to_60_seconds(raw: str, seconds: int) -> None:
+    assert Settings.from_env({"REFRESH_TOKEN_GRACE_SECONDS": raw}).refresh_token_grace_seconds == seconds
+
+
+@pytest.mark.parametrize("raw", ["-1", "61", "3600", "30s", "1.5", "thirty"])
+def test_a_refresh_grace_out_of_bounds_fails_at_start(raw: str) -> None:
+    with pytest.raises(ValueError, match="REFRESH_TOKEN_GRACE_SECONDS must be a whole number of seconds"):
+        Settings.from_env({"REFRESH_TOKEN_GRACE_SECONDS": raw})
