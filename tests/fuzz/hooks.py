@@ -79,12 +79,21 @@ def _valid_reason(value: Any) -> bool:
 
 
 def _reserved_reason(value: Any) -> bool:
-    return _valid_reason(value) and value.strip().lower() in SERVICE_REVOKE_REASONS
+    """A reason the schema allows that the service refuses: a reserved one in another case or padded.
+
+    The exact spellings break the schema's ``not: enum``: negative cases, left alone.
+    """
+    return (
+        _valid_reason(value)
+        and value not in SERVICE_REVOKE_REASONS
+        and value.strip().lower() in SERVICE_REVOKE_REASONS
+    )
 
 
 def _fit_create(body: dict[str, Any]) -> None:
     """A schema-valid create body made valid: a burst gets its rate, the lists fit their budget."""
-    if isinstance(body.get("rate_limit_burst"), int) and body.get("rate_limit_rps") is None:
+    burst = body.get("rate_limit_burst")
+    if isinstance(burst, int | float) and not isinstance(burst, bool) and body.get("rate_limit_rps") is None:
         del body["rate_limit_burst"]
     lists = [body[name] for name in LIST_FIELDS if isinstance(body.get(name), list)]
     if not all(isinstance(item, str) for items in lists for item in items):
