@@ -11,6 +11,7 @@ import pytest
 
 from shared import repository
 from shared.api import Operation
+from shared.authorizer import requirement_for, route_requirements
 from shared.local.template import functions, load_template, routes
 from shared.routes import OPERATIONS
 from shared.sweep import ALL_SHARDS, shards_of
@@ -66,3 +67,23 @@ def test_the_sweep_schedules_cover_every_index_shard_once(template: dict[str, An
     groups = [shards_of(json.loads(event["Properties"]["Input"])) for event in events.values()]
     assert len(groups) > 1, "one schedule sweeps the shards one after another"
     assert sorted(shard for group in groups for shard in group) == list(ALL_SHARDS)
+
+
+def test_the_authorizer_guards_nobody_by_default(template: dict[str, Any]) -> None:
+    # No default: a deployment names the org and app (or "*"), an empty value is refused.
+    for name in ("ProtectedOrgId", "ProtectedAppId"):
+        parameter = template["Parameters"][name]
+        assert "Default" not in parameter, name
+        pattern = re.compile(parameter["AllowedPattern"])
+        assert not pattern.match(""), name
+        assert all(pattern.match(value) for value in ("*", "acme", "demo-app")), name
+        assert not any(pattern.match(value) for value in ("**", "a*", "-x", "a" * 65)), name
+
+
+def test_every_route_behind_the_authorizer_has_a_rule(template: dict[str, Any]) -> None:
+    rules = route_requirements(functions(template)["AuthorizeFunction"].environment["AUTHORIZER_ROUTES"])
+    assert rules.default is None, "a '*' rule would open every route added later"
+    guarded = [route for route in routes(template) if route.authorizer == "AuthorizeFunction"]
+    assert guarded
+    for route in guarded:
+        assert requirement_for(rules, route.method, route.path) is not None, route
