@@ -223,6 +223,7 @@ def assert_event_outcome(expected: dict[str, Any], result: Any) -> None:
         assert result["statusCode"] == expected["statusCode"], result.get("body")
     elif "effect" in expected:
         assert result["policyDocument"]["Statement"][0]["Effect"] == expected["effect"], result
+        assert result["context"]["code"] == expected.get("code", result["context"]["code"]), result
     elif "error" in expected:
         assert result == {"errorMessage": expected["error"], "errorType": "Exception"}
     else:
