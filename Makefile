@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate sam-build smoke fuzz fuzz-long bench bench-quick ci clean
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-quick ci clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ openapi-check: install
 sam-validate:  ## sam validate --lint and cfn-lint, from their own virtualenv
 	scripts/sam-tools.sh validate
 
+checkov:  ## checkov on template.yaml, from its own virtualenv: fails on a finding neither fixed nor skipped with a reason
+	scripts/checkov.sh
+
 sam-build:
 	scripts/sam-tools.sh build
 
@@ -55,7 +58,7 @@ bench: install  ## the benchmark suite: prints the table, writes benchmarks/resu
 bench-quick: install  ## fewer repetitions, no sam build; fails when a DynamoDB call or item count is off
 	$(BIN)/python -m benchmarks --quick --no-build --output benchmarks/results-quick.json
 
-ci: test lint typecheck openapi-check sam-validate smoke fuzz bench-quick
+ci: test lint typecheck openapi-check sam-validate checkov smoke fuzz bench-quick
 
 clean:
-	rm -rf $(VENV) .sam-venv .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .sam-venv .checkov-venv .aws-sam .pytest_cache .mypy_cache .ruff_cache

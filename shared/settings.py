@@ -34,8 +34,9 @@ class Settings:
     # Management handlers: whose authentication to trust instead of reading the bearer token again.
     trusted_authorizer: TrustedAuthorizer = TrustedAuthorizer.NONE
     claim_names: ClaimNames = field(default_factory=ClaimNames)
-    # The Lambda authorizer: which org and app its tokens must belong to ("" = any), and what each
-    # route requires (JSON, see docs/authorizer.md).
+    # The Lambda authorizer: which org and app its tokens must belong to (an id, or "*" for any;
+    # unset refuses every request, see shared/authorizer.py), and what each route requires (JSON,
+    # see docs/authorizer.md).
     authorizer_org_id: str | None = None
     authorizer_app_id: str | None = None
     authorizer_routes: str | None = None

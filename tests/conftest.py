@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
@@ -143,6 +144,16 @@ def mint_admin(runtime: Runtime, org: str, app: str, permissions: list[str], day
     )
 
 
+def with_authorizer_environment(settings: Settings, environment: Mapping[str, str]) -> Settings:
+    """``settings`` with the authorizer's knobs taken from a function's environment (a template's)."""
+    return dataclasses.replace(
+        settings,
+        authorizer_org_id=environment.get("AUTHORIZER_ORG_ID") or None,
+        authorizer_app_id=environment.get("AUTHORIZER_APP_ID") or None,
+        authorizer_routes=environment.get("AUTHORIZER_ROUTES") or None,
+    )
+
+
 class LambdaContextStub(LambdaContext):
     """What Lambda passes as ``context``, with a minute left to run."""
 
@@ -216,6 +227,7 @@ def assert_event_outcome(expected: dict[str, Any], result: Any) -> None:
         assert result["statusCode"] == expected["statusCode"], result.get("body")
     elif "effect" in expected:
         assert result["policyDocument"]["Statement"][0]["Effect"] == expected["effect"], result
+        assert result["context"]["code"] == expected.get("code", result["context"]["code"]), result
     elif "error" in expected:
         assert result == {"errorMessage": expected["error"], "errorType": "Exception"}
     else:

@@ -4,7 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.authorizer import authorize_request
+from shared.authorizer import AuthorizerConfigurationError, authorize_request
 from shared.observability import count, logger, metrics
 from shared.runtime import get_runtime
 
@@ -14,8 +14,19 @@ from shared.runtime import get_runtime
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Answer one API Gateway REQUEST authorizer event with a policy, or a 401."""
     runtime = get_runtime()
-    decision = authorize_request(runtime.repository, runtime.hasher, runtime.clock, runtime.settings, event)
-    logger.info("request authorized", extra={"code": decision.code.value, "resource": event.get("resource")})
+    try:
+        decision = authorize_request(
+            runtime.repository, runtime.hasher, runtime.clock, runtime.settings, event
+        )
+    except AuthorizerConfigurationError as error:
+        # Raised on: API Gateway answers 500 to every request until the configuration is fixed.
+        logger.error("authorizer misconfigured", extra={"reason": str(error)})
+        count("AuthorizerMisconfigured")
+        raise
+    logger.info(
+        f"request {decision.outcome}",
+        extra={**decision.log_fields(), "method": event.get("httpMethod"), "resource": event.get("resource")},
+    )
     count(f"Authorizer{decision.code.value.title().replace('_', '')}")
     if decision.response is None:
         # API Gateway's convention: exactly this message makes it answer 401 Unauthorized.

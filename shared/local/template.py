@@ -4,7 +4,9 @@ The local server and ``app-tokens invoke`` read the routes and handlers from the
 template itself, so that they cannot disagree with the deployed API.
 
 Environment values are resolved the way a local run needs them: plain values as
-they are; ``!Ref`` to a parameter gives its ``Default``; ``!Ref`` to a DynamoDB
+they are; ``!Ref`` to a parameter gives its local value (:data:`LOCAL_PARAMETERS`: the
+parameters a deployment must choose, such as the org and app the authorizer guards, are
+the demo org's here) or else its ``Default``; ``!Ref`` to a DynamoDB
 table gives the local table name (``TABLE_NAME`` or ``app-tokens``); ``!If``
 follows its condition evaluated on the parameters' defaults. Anything else
 (``!GetAtt``, ``!Sub`` of an ARN...) only CloudFormation can resolve, so the
@@ -21,12 +23,16 @@ from typing import Any
 
 import yaml
 
+from shared.local.embedded import DEMO_APP, DEMO_ORG
 from shared.settings import DEFAULT_TABLE_NAME
 
 DEFAULT_TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 # Locally the key is TOKEN_HASH_KEY itself, never an SSM parameter or a secret.
 NOT_APPLIED_LOCALLY = frozenset({"TOKEN_HASH_KEY_PARAMETER", "TOKEN_HASH_KEY_SECRET_ID"})
 SCHEDULE_EVENT_TYPES = frozenset({"Schedule", "ScheduleV2"})
+# Parameters with no default, which a deployment must set: locally the example API guards the
+# demo org and app that `serve` and `invoke` create. The user's own environment still wins.
+LOCAL_PARAMETERS = {"ProtectedOrgId": DEMO_ORG, "ProtectedAppId": DEMO_APP}
 
 
 class TemplateError(Exception):
@@ -151,6 +157,8 @@ class _Resolver:
         return None
 
     def _ref(self, name: str) -> str | None:
+        if name in LOCAL_PARAMETERS:
+            return LOCAL_PARAMETERS[name]
         if name in self._parameters:
             default = self._parameters[name].get("Default")
             return None if default is None else self.value(default)

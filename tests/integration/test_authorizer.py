@@ -13,7 +13,12 @@ from typing import Any, cast
 
 import pytest
 
-from shared.authorizer import RouteRulesInvalid, authorize_request, route_requirements
+from shared.authorizer import (
+    AuthorizerConfigurationError,
+    RouteRulesInvalid,
+    authorize_request,
+    route_requirements,
+)
 from shared.crypto import SecretKind, new_secret, new_token_id
 from shared.local.events import authorizer_event, proxy_event, with_authorizer_context
 from shared.repository import DynamoDBTokenRepository
@@ -38,6 +43,7 @@ from tests.tokens import mistype_last_character
 ROUTES = {
     "GET /v1/orders/{order_id}": {"permission": "orders:read", "scopes": ["orders"]},
     "ANY /v1/admin": {"permission": "admin:use"},
+    "*": {},  # every other route asks nothing beyond the token's own restrictions
 }
 UNAUTHORIZED = "Unauthorized"
 
@@ -153,19 +159,113 @@ def test_no_credential_is_a_401(runtime: Runtime, admin: IssuedToken, clock: Fak
     assert authorize(basic)[0] == UNAUTHORIZED
 
 
-def test_the_401_codes_are_told_apart_in_the_logs(
+def test_the_log_line_says_what_happened(
     runtime: Runtime, admin: IssuedToken, caplog: pytest.LogCaptureFixture
 ) -> None:
     revoked = make(runtime, admin)
     call("revoke_token", "DELETE", f"{TOKENS_URL}/{revoked.token.token_id}", token=admin.plaintext_token)
     other = mint_admin(runtime, ORG, "other", ["*"])
+    bound = make(runtime, admin, endpoint_paths=["/v1/status"])
     caplog.clear()
     for presented in ("junk", other.plaintext_token, revoked.plaintext_token):
         authorize(request("GET", "/v1/status", presented))
-    logged = [record for record in caplog.records if record.getMessage() == "request authorized"]
-    assert [getattr(record, "code", None) for record in logged] == ["MALFORMED", "NOT_FOUND", "REVOKED"]
+    authorize(request("GET", "/v1/elsewhere", bound.plaintext_token))
+    authorize(request("GET", "/v1/status", bound.plaintext_token))
+    logged = [
+        (record.getMessage(), getattr(record, "code", None))
+        for record in caplog.records
+        if record.getMessage().startswith("request ")
+    ]
+    assert logged == [
+        ("request unauthenticated", "MALFORMED"),
+        ("request unauthenticated", "NOT_FOUND"),
+        ("request unauthenticated", "REVOKED"),
+        ("request denied", "FORBIDDEN_PATH"),
+        ("request authorized", "VALID"),
+    ]
+    assert getattr(caplog.records[-1], "token_id", None) == bound.token.token_id
     everything = caplog.text + "".join(str(vars(record)) for record in caplog.records)
-    assert other.plaintext_token not in everything and revoked.plaintext_token not in everything
+    for token in (other, revoked, bound):
+        assert token.plaintext_token not in everything
+
+
+def guard(runtime: Runtime, **settings: Any) -> None:
+    """The authorizer's settings for one test, over the module's."""
+    runtime.settings = dataclasses.replace(runtime.settings, **settings)
+
+
+def test_a_token_of_another_org_or_app_is_refused(runtime: Runtime, admin: IssuedToken) -> None:
+    other_org = mint_admin(runtime, "globex", APP, ["*"])  # same app id, another org
+    other_app = mint_admin(runtime, ORG, "other", ["*"])
+    assert outcome("GET", "/v1/x", admin.plaintext_token) == "Allow"
+    assert outcome("GET", "/v1/x", other_org.plaintext_token) == UNAUTHORIZED
+    assert outcome("GET", "/v1/x", other_app.plaintext_token) == UNAUTHORIZED
+    guard(runtime, authorizer_app_id="*")  # any app of acme
+    assert outcome("GET", "/v1/x", other_app.plaintext_token) == "Allow"
+    assert outcome("GET", "/v1/x", other_org.plaintext_token) == UNAUTHORIZED
+
+
+@pytest.mark.parametrize(
+    ("org_id", "app_id"),
+    [(None, None), (None, APP), (ORG, None), ("", ""), ("*", APP)],
+)
+def test_an_unset_org_or_app_refuses_every_request(
+    runtime: Runtime,
+    admin: IssuedToken,
+    calls: CallLog,
+    caplog: pytest.LogCaptureFixture,
+    org_id: str | None,
+    app_id: str | None,
+) -> None:
+    guard(runtime, authorizer_org_id=org_id, authorizer_app_id=app_id)
+    calls.clear()
+    for presented in (admin.plaintext_token, None):
+        with pytest.raises(AuthorizerConfigurationError):  # not "Unauthorized": API Gateway's 500
+            handler("authorize")(request("GET", "/v1/x", presented), LambdaContextStub())
+    assert calls.operations == []  # refused before any token is looked up
+    errors = [record for record in caplog.records if record.getMessage() == "authorizer misconfigured"]
+    assert len(errors) == 2 and "AUTHORIZER_" in str(getattr(errors[0], "reason", ""))
+    assert not [record for record in caplog.records if record.getMessage().startswith("request ")]
+
+
+def test_a_star_accepts_any_org_and_app(runtime: Runtime, admin: IssuedToken) -> None:
+    guard(runtime, authorizer_org_id="*", authorizer_app_id="*")
+    other_org = mint_admin(runtime, "globex", "shop", ["*"])
+    effect, context = authorize(request("GET", "/v1/x", other_org.plaintext_token))
+    assert (effect, context["org_id"], context["app_id"]) == ("Allow", "globex", "shop")
+    assert outcome("GET", "/v1/x", admin.plaintext_token) == "Allow"
+    # Any org does not mean any token: a revoked or unknown one is still no credential.
+    never_issued = new_secret(SecretKind.ACCESS, new_token_id(runtime.clock()))
+    assert outcome("GET", "/v1/x", never_issued) == UNAUTHORIZED
+
+
+def test_a_route_without_a_rule_is_denied(runtime: Runtime, admin: IssuedToken, calls: CallLog) -> None:
+    rules = {key: rule for key, rule in ROUTES.items() if key != "*"}
+    guard(runtime, authorizer_routes=json.dumps(rules))
+    order = {"resource": "/v1/orders/{order_id}", "path_parameters": {"order_id": "7"}}
+    calls.clear()
+    effect, context = authorize(request("GET", "/v1/status", admin.plaintext_token))
+    assert (effect, context) == ("Deny", {"code": "FORBIDDEN_PATH"})
+    # Another method of a listed resource is not listed either.
+    assert outcome("DELETE", "/v1/orders/7", admin.plaintext_token, **order) == "Deny:FORBIDDEN_PATH"
+    assert calls.operations == []  # decided without reading the token
+    assert outcome("GET", "/v1/orders/7", admin.plaintext_token, **order) == "Allow"
+    assert outcome("GET", "/v1/status", None) == UNAUTHORIZED  # no credential at all is still a 401
+    guard(runtime, authorizer_routes=None)  # no rules at all: every route is closed
+    assert outcome("GET", "/v1/orders/7", admin.plaintext_token, **order) == "Deny:FORBIDDEN_PATH"
+
+
+def test_a_star_rule_applies_to_unlisted_routes(runtime: Runtime, admin: IssuedToken) -> None:
+    rules = {"GET /v1/orders/{order_id}": {"permission": "orders:read"}, "*": {"permission": "any:use"}}
+    guard(runtime, authorizer_routes=json.dumps(rules))
+    reader = make(runtime, admin, permissions=["orders:read"])
+    user = make(runtime, admin, permissions=["any:use"])
+    order = {"resource": "/v1/orders/{order_id}", "path_parameters": {"order_id": "7"}}
+    assert outcome("GET", "/v1/status", user.plaintext_token) == "Allow"
+    assert outcome("GET", "/v1/status", reader.plaintext_token) == "Deny:INSUFFICIENT_SCOPE"
+    # A listed route has its own rule, not the "*" rule on top.
+    assert outcome("GET", "/v1/orders/7", reader.plaintext_token, **order) == "Allow"
+    assert outcome("GET", "/v1/orders/7", user.plaintext_token, **order) == "Deny:INSUFFICIENT_SCOPE"
 
 
 def test_the_path_grammar(runtime: Runtime, admin: IssuedToken) -> None:

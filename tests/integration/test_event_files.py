@@ -12,7 +12,7 @@ from shared.local.handlers import load_handler
 from shared.local.invoke import ADMIN_TOKEN_PLACEHOLDER
 from shared.local.template import functions, load_template
 from shared.runtime import Runtime
-from tests.conftest import LambdaContextStub, assert_event_outcome, mint_admin
+from tests.conftest import LambdaContextStub, assert_event_outcome, mint_admin, with_authorizer_environment
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((EVENTS / "expected.json").read_text())
@@ -31,6 +31,8 @@ def test_event_file(name: str, runtime: Runtime, aws: None) -> None:
     admin = mint_admin(runtime, "demo", "demo-app", ["*"])
     expected = EXPECTED[name]
     spec = functions(load_template())[expected["function"]]
+    # As `app-tokens invoke` runs it: the template's environment, which guards the demo org and app.
+    runtime.settings = with_authorizer_environment(runtime.settings, spec.environment)
     event = json.loads((EVENTS / name).read_text().replace(ADMIN_TOKEN_PLACEHOLDER, admin.plaintext_token))
     try:
         result = load_handler(spec)(event, LambdaContextStub())

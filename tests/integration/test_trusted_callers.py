@@ -21,6 +21,17 @@ from tests.integration.test_api import assert_401, assert_403, assert_404
 JSON_LIST = '["app_tokens:*"]'
 
 
+@pytest.fixture(autouse=True)
+def management_behind_our_authorizer(runtime: Runtime) -> None:
+    """Our authorizer configured as docs/authorizer.md says for the management API: any org, any route.
+
+    The handlers themselves check the caller's org against the path and each route's permission.
+    """
+    runtime.settings = dataclasses.replace(
+        runtime.settings, authorizer_org_id="*", authorizer_app_id="*", authorizer_routes='{"*": {}}'
+    )
+
+
 def trust(runtime: Runtime, mode: TrustedAuthorizer, **claims: str) -> None:
     runtime.settings = dataclasses.replace(
         runtime.settings, trusted_authorizer=mode, claim_names=ClaimNames(**claims)

@@ -27,7 +27,7 @@ def test_the_authorizer_knobs_are_read() -> None:
             "CLAIM_ORG_ID": "tenant",
             "CLAIM_PERMISSIONS": "cognito:groups",
             "AUTHORIZER_ORG_ID": "acme",
-            "AUTHORIZER_APP_ID": "",  # the template's empty parameter: any app
+            "AUTHORIZER_APP_ID": "",  # empty is unset, which the authorizer refuses (not "any")
             "AUTHORIZER_ROUTES": "{}",
         }
     )

@@ -18,8 +18,10 @@ import pytest
 from shared.local.embedded import use_local_aws_defaults
 from shared.local.server import LocalApi, proxy_reply
 from shared.local.template import Route, TemplateError, functions, load_template, routes
+from shared.models import TokenCreate
 from shared.routes import OPERATIONS
 from shared.runtime import Runtime
+from shared.services import LifetimePolicy, create_token
 from tests.conftest import TOKENS_URL
 
 SMALL_TEMPLATE = """
@@ -215,16 +217,32 @@ def test_the_local_server_routes_to_the_handlers(local_api: LocalApi, runtime: R
 def test_the_local_server_puts_the_authorizer_in_front_of_the_example_api(
     local_api: LocalApi, runtime: Runtime
 ) -> None:
-    from tests.conftest import issue, mint_admin
+    from tests.conftest import issue, mint_admin, with_authorizer_environment
 
-    admin = mint_admin(runtime, "acme", "billing", ["*"])
-    hello_only = issue(runtime, admin, endpoint_paths=["/v1/hello"])
+    # The template's authorizer environment as the local server applies it: org demo, app demo-app.
+    environment = functions(load_template())["AuthorizeFunction"].environment
+    runtime.settings = with_authorizer_environment(runtime.settings, environment)
+    admin = mint_admin(runtime, "demo", "demo-app", ["*"])
+    hello_only = create_token(
+        runtime.repository,
+        runtime.hasher,
+        runtime.clock,
+        LifetimePolicy(),
+        admin.token,
+        "demo",
+        "demo-app",
+        TokenCreate(name="hello-only", endpoint_paths=["/v1/hello"]),
+    )
     assert _json(local_api.respond("GET", "/v1/hello", [], b"")) == (401, {"message": "Unauthorized"})
     bearer = [("Authorization", f"Bearer {hello_only.plaintext_token}")]
     status, body = _json(local_api.respond("GET", "/v1/hello", bearer, b""))
     assert (status, body["caller"]["token_id"]) == (200, hello_only.token.token_id)
     refused = _json(local_api.respond("GET", "/v1/workspaces/ws1/hello", bearer, b""))
     assert refused == (403, {"message": "Forbidden", "code": "FORBIDDEN_PATH"})
+    # Closed by default: another org's live admin token is no credential for the demo org's API.
+    other_org = issue(runtime, mint_admin(runtime, "acme", "billing", ["*"]))
+    stranger = [("Authorization", f"Bearer {other_org.plaintext_token}")]
+    assert _json(local_api.respond("GET", "/v1/hello", stranger, b"")) == (401, {"message": "Unauthorized"})
 
 
 def test_the_local_403_is_the_templates_gateway_response() -> None:
