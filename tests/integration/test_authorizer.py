@@ -415,3 +415,24 @@ def test_the_api_behind_sees_the_authorizer_context(runtime: Runtime, admin: Iss
         "owner_id": "admin",
     }
     assert body["permissions"] == ["*"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/orders/../admin",
+        "/v1/orders/%2e%2e/admin",
+        "/v1/orders/..%2Fadmin",
+        "/v1/orders/7%2F..%2F..%2Fadmin",
+        "/v1/orders/7?x=/../admin",
+        "/v1/orders/7#/../../admin",
+        "/v1/orders//7",
+    ],
+)
+def test_a_path_that_is_not_normal_is_denied_to_a_path_bound_token(
+    runtime: Runtime, admin: IssuedToken, path: str
+) -> None:
+    """Issue 11: dot segments, encoded separators, empty segments, queries and fragments fail closed."""
+    orders = issue(runtime, admin, endpoint_paths=["/v1/orders/*"])
+    assert outcome("GET", "/v1/orders/7/lines", orders.plaintext_token) == "Allow"
+    assert outcome("GET", path, orders.plaintext_token) == "Deny:FORBIDDEN_PATH"
