@@ -65,7 +65,7 @@ def revoke_with_descendants(
     app_id: str,
     token_id: str,
     reason: str | None,
-    bound: int = CASCADE_BOUND,
+    bound: int | None = None,
 ) -> CascadeReport:
     """Revoke a token (as revoke does) and then its descendants, up to ``bound`` of them now.
 
@@ -87,7 +87,8 @@ def revoke_with_descendants(
     # The root's marked event makes the publisher walk its children once more: whatever was
     # created while this request ran is revoked too.
     covered = {token_id} if revoked_now else set()
-    report = _walk(repository, now, policy, org_id, [Frontier(token_id)], bound, covered, expand_revoked=True)
+    start = [Frontier(token_id)]
+    report = _walk(repository, now, policy, org_id, start, _bound(bound), covered, expand_revoked=True)
     if revoked_now:
         report.revoked += 1
     _leave_pending(repository, now, key, report.pending, event_id=None)
@@ -99,7 +100,7 @@ def continue_cascade(
     clock: Clock,
     policy: LifetimePolicy,
     event: LifecycleEvent,
-    bound: int = CASCADE_BOUND,
+    bound: int | None = None,
 ) -> CascadeReport | None:
     """The publisher's part for one outbox event: ``None`` unless it is a cascade's.
 
@@ -115,10 +116,15 @@ def continue_cascade(
     else:
         return None
     now = clock()
-    report = _walk(repository, now, policy, event.org_id, start, bound, set(), expand_revoked=False)
+    report = _walk(repository, now, policy, event.org_id, start, _bound(bound), set(), expand_revoked=False)
     key = TokenKey(org_id=event.org_id, app_id=event.app_id, token_id=event.token_id)
     _leave_pending(repository, now, key, report.pending, event_id=_next_event_id(event.event_id))
     return report
+
+
+def _bound(bound: int | None) -> int:
+    # Read when called, not when defined, so that a test can lower it for a small tree.
+    return CASCADE_BOUND if bound is None else bound
 
 
 def _walk(

@@ -66,3 +66,18 @@ def test_the_sweep_schedules_cover_every_index_shard_once(template: dict[str, An
     groups = [shards_of(json.loads(event["Properties"]["Input"])) for event in events.values()]
     assert len(groups) > 1, "one schedule sweeps the shards one after another"
     assert sorted(shard for group in groups for shard in group) == list(ALL_SHARDS)
+
+
+def _table_actions(template: dict[str, Any], function: str) -> set[str]:
+    statements = template["Resources"][function]["Properties"]["Policies"][0]["Statement"]
+    [table] = [statement for statement in statements if statement["Sid"] == "TokenTable"]
+    actions = table["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def test_the_cascade_may_query_links_and_nothing_more(template: dict[str, Any]) -> None:
+    """Revoke reads a token's links (Query); the publisher finishes a cascade: Query, revoke, outbox."""
+    revoke = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    assert _table_actions(template, "RevokeTokenFunction") == revoke
+    publisher = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"}
+    assert _table_actions(template, "PublishEventsFunction") == publisher
