@@ -32,6 +32,12 @@ PARENT_REVOKED_REASON = "parent_revoked"
 # Reasons only the service itself writes: a user may not claim them (a 422), so that a reason
 # such as refresh_token_reuse, and the event it raises, always means what it says.
 SERVICE_REVOKE_REASONS = frozenset({REFRESH_REUSE_REASON, PARENT_REVOKED_REASON})
+# In the extra of the revoked event of every token a cascade revoked (the root too): the publisher
+# then revokes that token's live children, so a cascade past the request's bound still finishes.
+CASCADE_MARKER = "cascade"
+# An outbox item the publisher acts on and never puts on the bus: cascade work that no marked
+# revoked event covers (the children of an already revoked token, the rest of a long page).
+CASCADE_PENDING = "App Token Cascade Pending"
 MAX_ENTRIES_PER_CALL = 10
 
 TokenLookup = Callable[[str, str, str], TokenRecord | None]

@@ -40,7 +40,6 @@ PATH_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # Free text may hold anything printable, line breaks and tabs included, but no other control characters.
 _TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 _LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-REASON_PATTERN = _LINE_PATTERN
 
 TokenName = Annotated[
     str,

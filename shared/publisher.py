@@ -8,14 +8,19 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.lifecycle import publish
+from shared.cascade import continue_cascade
+from shared.lifecycle import CASCADE_PENDING, publish
 from shared.observability import logger
 from shared.repository import event_from_outbox_item
 from shared.runtime import Runtime
 
 
 def publish_stream_batch(runtime: Runtime, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Publish each new outbox item; a record that fails is reported so that the stream retries it alone."""
+    """Publish each new outbox item; a record that fails is reported so that the stream retries it alone.
+
+    The revoked event of a token a cascade revoked, and a cascade's pending item, first have
+    the token's live children revoked (``shared.cascade.continue_cascade``).
+    """
 
     def publish_record(record: DynamoDBRecord) -> None:
         if record.raw_event.get("eventName") != "INSERT":
@@ -23,6 +28,20 @@ def publish_stream_batch(runtime: Runtime, event: dict[str, Any], context: Lambd
         lifecycle_event = event_from_outbox_item(record.raw_event.get("dynamodb", {}).get("NewImage", {}))
         if lifecycle_event is None:
             return  # a token or credential item: those are never events
+        # A cascade's step before the event goes out: if it fails, the record is retried whole and
+        # the step, idempotent, runs again; an event is never published for a step not taken.
+        report = continue_cascade(runtime.repository, runtime.clock, runtime.lifetimes, lifecycle_event)
+        if report is not None:
+            logger.info(
+                "cascade continued",
+                extra={
+                    "token_id": lifecycle_event.token_id,
+                    "revoked": report.revoked,
+                    "pending": len(report.pending),
+                },
+            )
+        if lifecycle_event.detail_type == CASCADE_PENDING:
+            return  # the service's own bookkeeping, not news for the bus
         publish(
             runtime.events, runtime.settings.event_bus_name, [lifecycle_event], runtime.repository.get_token
         )

@@ -38,15 +38,18 @@ class TokenRecord:
     last_used_at: str | None = None
     revoked_at: str | None = None
     revoked_reason: str | None = None
+    # The token whose caller created this one; None for a bootstrap token and for a user vouched
+    # for by a JWT authorizer. A stored fact, not a field of the seed's AppToken object.
+    created_by_token_id: str | None = None
 
     def to_public(self) -> AppTokenPublic:
-        """The API's view: every seed field, ``app_id`` left out as the seed does."""
+        """The API's view: exactly the seed's fields (``app_id`` and the lineage are not among them)."""
         # Imported here: pydantic is a large import that the sweep never needs.
         from shared.models import AppTokenPublic
 
         # A shallow copy: asdict() deep-copies every list, which costs more than the validation.
         fields = dict(vars(self))
-        del fields["app_id"]
+        del fields["app_id"], fields["created_by_token_id"]
         return AppTokenPublic.model_validate(fields)
 
     def is_expired(self, now_iso: str) -> bool:
@@ -102,3 +105,26 @@ class LifecycleEvent:
     def occurred_epoch(self) -> int:
         """``occurred_at`` in seconds since the epoch (for TTLs)."""
         return int(datetime.fromisoformat(self.occurred_at).timestamp())
+
+
+@dataclass(frozen=True)
+class ChildLink:
+    """A token as seen from the token that created it: enough to revoke it in a cascade.
+
+    ``cascaded_at`` is set when a cascade revoked the child, so that a later walk knows the
+    child's own descendants are already taken care of (by that cascade) without a write.
+    """
+
+    parent_token_id: str
+    org_id: str
+    app_id: str
+    token_id: str
+    cascaded_at: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """One page of a token's children, in creation order, and where the next page starts."""
+
+    links: list[ChildLink]
+    next_after: str | None

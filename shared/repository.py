@@ -10,6 +10,10 @@ Item layout (``PK`` / ``SK``):
 - ``TOKEN#<token_id>`` / ``CREDENTIAL``: a copy of the metadata plus the keyed
   hashes of the access and refresh secrets. The token id inside a presented
   secret finds it with one strongly consistent GetItem.
+- ``TOKEN#<parent_id>`` / ``CHILD#<child_id>``: a link from a token to a token
+  it created (the child's org and app, ``cascaded_at`` once a cascade revoked
+  it), so that a token's children are one Query of its own partition. Its TTL
+  is the child's expiry plus the retention: a link never outlives its child.
 - ``OUTBOX#<event_id>`` / ``EVENT``: a lifecycle event, written in the same
   transaction as the change it reports; the table's stream publishes it.
 
@@ -22,10 +26,20 @@ import json
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.aws import new_dynamodb_client
-from shared.records import Bucket, Credential, LifecycleEvent, TokenPage, TokenRecord
+from shared.lifecycle import PARENT_REVOKED_REASON
+from shared.records import (
+    Bucket,
+    ChildLink,
+    Credential,
+    LifecycleEvent,
+    LinkPage,
+    TokenPage,
+    TokenRecord,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -34,6 +48,7 @@ StatusFilter = Literal["active", "expired", "revoked"]
 APP_SK = "APP"
 CREDENTIAL_SK = "CREDENTIAL"
 TOKEN_SK_PREFIX = "TOKEN#"
+CHILD_SK_PREFIX = "CHILD#"
 OUTBOX_PK_PREFIX = "OUTBOX#"
 TTL_ATTRIBUTE = "purge_at"
 # How many rotated-away refresh hashes a credential keeps for reuse detection.
@@ -81,6 +96,14 @@ class TokenMissing(Exception):
     """Revoke was asked for a token that does not exist in that org and app."""
 
 
+class RevokeOutcome(Enum):
+    """What revoking a descendant in a cascade found."""
+
+    REVOKED = "revoked"
+    ALREADY_REVOKED = "already_revoked"
+    MISSING = "missing"  # purged by TTL (or never stored): its own children may still be live
+
+
 @dataclass(frozen=True)
 class TokenKey:
     """Where a token lives: enough to update it, as an expiry index returns it (with its expiry)."""
@@ -121,8 +144,25 @@ class TokenRepository(Protocol):
     ) -> TokenPage:
         """One page of an app's tokens, newest first, after the key ``after``."""
 
-    def create_token(self, credential: Credential, events: Sequence[LifecycleEvent] = ()) -> None:
-        """Store a new token, all or nothing, if its app is registered (else ``AppNotRegistered``)."""
+    def create_token(
+        self, credential: Credential, events: Sequence[LifecycleEvent] = (), link_purge_at: int | None = None
+    ) -> None:
+        """Store a new token, all or nothing, if its app is registered (else ``AppNotRegistered``).
+
+        A token created by a token is linked from its creator's partition, the link expiring
+        from the table at ``link_purge_at``.
+        """
+
+    def child_links(self, parent_token_id: str, after: str | None, limit: int) -> LinkPage:
+        """Up to ``limit`` of the tokens ``parent_token_id`` created, oldest first, after ``after``."""
+
+    def revoke_descendant(
+        self, link: ChildLink, revoked_at: str, purge_at: int, events: Sequence[LifecycleEvent] = ()
+    ) -> RevokeOutcome:
+        """Revoke a child in a cascade (reason ``parent_revoked``) and mark its link as cascaded."""
+
+    def put_events(self, events: Sequence[LifecycleEvent]) -> bool:
+        """Write outbox items that no token change carries; ``False`` if an event id was already there."""
 
     def revoke_token(
         self,
@@ -209,6 +249,34 @@ def _to_attribute(value: Any) -> dict[str, Any]:
     if isinstance(value, list):
         return {"L": [{"S": item} for item in value]}
     raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def link_key(parent_token_id: str, child_token_id: str) -> dict[str, Any]:
+    """The DynamoDB key of the link from a token to a token it created."""
+    return {"PK": {"S": f"TOKEN#{parent_token_id}"}, "SK": {"S": CHILD_SK_PREFIX + child_token_id}}
+
+
+def link_item(token: TokenRecord, purge_at: int) -> dict[str, Any]:
+    """The link item of a token that a token created, in the creator's partition."""
+    assert token.created_by_token_id is not None, "only a token created by a token is linked"
+    return {
+        **link_key(token.created_by_token_id, token.token_id),
+        "org_id": {"S": token.org_id},
+        "app_id": {"S": token.app_id},
+        TTL_ATTRIBUTE: {"N": str(purge_at)},
+    }
+
+
+def link_from_item(item: Mapping[str, Any]) -> ChildLink:
+    """The link a link item holds."""
+    cascaded = item.get("cascaded_at")
+    return ChildLink(
+        parent_token_id=item["PK"]["S"].removeprefix("TOKEN#"),
+        org_id=item["org_id"]["S"],
+        app_id=item["app_id"]["S"],
+        token_id=item["SK"]["S"].removeprefix(CHILD_SK_PREFIX),
+        cascaded_at=cascaded["S"] if cascaded else None,
+    )
 
 
 def _record_attributes(record: TokenRecord) -> dict[str, Any]:
@@ -405,9 +473,16 @@ class DynamoDBTokenRepository:
             last_key=last["SK"]["S"] if last else None,
         )
 
-    def create_token(self, credential: Credential, events: Sequence[LifecycleEvent] = ()) -> None:
-        """See :class:`TokenRepository`. One transaction: app check, token item, credential, events."""
+    def create_token(
+        self, credential: Credential, events: Sequence[LifecycleEvent] = (), link_purge_at: int | None = None
+    ) -> None:
+        """See :class:`TokenRepository`. One transaction: app check, token item, credential, link, events."""
         token = credential.token
+        puts = token_items(credential)
+        if token.created_by_token_id is not None:
+            if link_purge_at is None:
+                raise ValueError("a linked token needs the link's purge time")
+            puts.append(link_item(token, link_purge_at))
         app_check = {
             "TableName": self.table_name,
             "Key": app_key(token.org_id, token.app_id),
@@ -416,7 +491,7 @@ class DynamoDBTokenRepository:
         new_item = {"TableName": self.table_name, "ConditionExpression": "attribute_not_exists(PK)"}
         items: list[Any] = [
             {"ConditionCheck": app_check},
-            *({"Put": {**new_item, "Item": item}} for item in token_items(credential)),
+            *({"Put": {**new_item, "Item": item}} for item in puts),
             *self._outbox_puts(events),
         ]
         try:
@@ -435,6 +510,20 @@ class DynamoDBTokenRepository:
         events: Sequence[LifecycleEvent] = (),
     ) -> bool:
         """See :class:`TokenRepository`. One transaction over the token's two items and its events."""
+        items = self._revocation(key, revoked_at, reason, purge_at)
+        try:
+            self.client.transact_write_items(TransactItems=[*items, *self._outbox_puts(events)])
+        except self.client.exceptions.TransactionCanceledException as error:
+            reasons = error.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                if reasons[0].get("Item") is None:
+                    raise TokenMissing from None
+                return False
+            raise
+        return True
+
+    def _revocation(self, key: TokenKey, revoked_at: str, reason: str | None, purge_at: int) -> list[Any]:
+        """The transaction items that revoke a token: its metadata and its credential, alike."""
         assignments = ["revoked_at = :revoked_at", f"{TTL_ATTRIBUTE} = :purge_at"]
         values: dict[str, Any] = {":revoked_at": {"S": revoked_at}, ":purge_at": {"N": str(purge_at)}}
         if reason is not None:
@@ -448,17 +537,73 @@ class DynamoDBTokenRepository:
             "ExpressionAttributeValues": values,
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-        items = _updates(
-            update, token_key(key.org_id, key.app_id, key.token_id), credential_key(key.token_id)
+        return _updates(update, token_key(key.org_id, key.app_id, key.token_id), credential_key(key.token_id))
+
+    def child_links(self, parent_token_id: str, after: str | None, limit: int) -> LinkPage:
+        """See :class:`TokenRepository`. One strongly consistent Query of the parent's own partition."""
+        pk = {"S": f"TOKEN#{parent_token_id}"}
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :child)",
+            "ExpressionAttributeValues": {":pk": pk, ":child": {"S": CHILD_SK_PREFIX}},
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = {"PK": pk, "SK": {"S": after}}
+        response = self.client.query(**request)
+        last = response.get("LastEvaluatedKey")
+        return LinkPage(
+            links=[link_from_item(item) for item in response.get("Items", [])],
+            next_after=last["SK"]["S"] if last else None,
         )
+
+    def revoke_descendant(
+        self, link: ChildLink, revoked_at: str, purge_at: int, events: Sequence[LifecycleEvent] = ()
+    ) -> RevokeOutcome:
+        """See :class:`TokenRepository`. One transaction: the token's two items, its link, its events."""
+        key = TokenKey(org_id=link.org_id, app_id=link.app_id, token_id=link.token_id)
+        link_update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": link_key(link.parent_token_id, link.token_id),
+                "UpdateExpression": "SET cascaded_at = :at",
+                # A link its TTL has just removed is not brought back as a stub without its child's place.
+                "ConditionExpression": "attribute_exists(PK)",
+                "ExpressionAttributeValues": {":at": {"S": revoked_at}},
+            }
+        }
+        items = [
+            *self._revocation(key, revoked_at, PARENT_REVOKED_REASON, purge_at),
+            link_update,
+            *self._outbox_puts(events),
+        ]
         try:
-            self.client.transact_write_items(TransactItems=[*items, *self._outbox_puts(events)])
+            self.client.transact_write_items(TransactItems=items)
         except self.client.exceptions.TransactionCanceledException as error:
             reasons = error.response.get("CancellationReasons", [])
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                if reasons[0].get("Item") is None:
-                    raise TokenMissing from None
-                return False
+                missing = reasons[0].get("Item") is None
+                return RevokeOutcome.MISSING if missing else RevokeOutcome.ALREADY_REVOKED
+            if len(reasons) > 2 and reasons[2].get("Code") == "ConditionalCheckFailed":
+                # The link expired in between: the child is revoked all the same, its link left unmarked.
+                try:
+                    revoked = self.revoke_token(key, revoked_at, PARENT_REVOKED_REASON, purge_at, events)
+                except TokenMissing:
+                    return RevokeOutcome.MISSING
+                return RevokeOutcome.REVOKED if revoked else RevokeOutcome.ALREADY_REVOKED
+            raise
+        return RevokeOutcome.REVOKED
+
+    def put_events(self, events: Sequence[LifecycleEvent]) -> bool:
+        """See :class:`TokenRepository`. One transaction, so that a continuation is written whole or not."""
+        if not events:
+            return True
+        try:
+            self.client.transact_write_items(TransactItems=self._outbox_puts(events))
+        except self.client.exceptions.TransactionCanceledException as error:
+            if _first_reason(error) == "ConditionalCheckFailed":
+                return False  # written before, by an earlier delivery of the same record
             raise
         return True
 

@@ -8,8 +8,11 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from shared.api import Operation, request_scope
+from shared.cascade import CASCADE_BOUND, revoke_with_descendants
 from shared.errors import AuthenticationFailed, InvalidInput, NotFound
 from shared.lifecycle import REFRESH_REUSE_REASON
 from shared.models import (
@@ -49,6 +52,18 @@ SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 OrgId = Annotated[str, Path(pattern=ID_PATTERN, description="The organisation's id.")]
 AppId = Annotated[str, Path(pattern=ID_PATTERN, description="The app's id.")]
 TokenId = Annotated[str, Path(pattern=PATH_ID_PATTERN, description="The token's id.")]
+
+
+def _true_or_false(value: Any) -> Any:
+    # pydantic would also take "1", "yes", "on" or "t"; the contract says exactly true or false.
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise PydanticCustomError("bool_parsing", "Input should be 'true' or 'false'")
+        return value == "true"
+    return value
+
+
+QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
 
 _ERROR_DESCRIPTIONS = {
     401: "Missing, malformed, unknown, expired or revoked token.",
@@ -160,7 +175,13 @@ revoke_router = Router()
     TOKEN_PATH,
     summary="Revoke App Token",
     description="Revoke a token at once. Revoking it again changes nothing. The reason may come in the body "
-    "or as `?reason=`, not both. Needs `app_tokens:revoke`.",
+    "or as `?reason=`, not both. Needs `app_tokens:revoke`.\n\n"
+    "With `?cascade=true`, every token it created is revoked too, and every token those created, "
+    "across the organisation's apps, each with `revoked_reason` `parent_revoked` and its own "
+    f'`App Token Revoked` event (marked `cascade: "true"`). The 204 comes once the descendants '
+    f"are revoked, up to the first {CASCADE_BOUND}; any more follow within seconds, through the event "
+    "publisher. A token "
+    "already revoked keeps its first revocation, and its descendants are revoked all the same.",
     responses=_responses({204: {"description": "Revoked (or already revoked).", "content": {}}}),
     security=SECURITY,
     tags=["App Tokens"],
@@ -171,10 +192,36 @@ def revoke_app_token(
     token_id: TokenId,
     body: Annotated[TokenRevoke | None, Body()] = None,
     reason: Annotated[Reason | None, Query(description="Why the token is revoked.")] = None,
+    cascade: Annotated[
+        QueryFlag, Query(description="Also revoke every token this token created, transitively.")
+    ] = False,
 ) -> Response[None]:
     """Revoke App Token."""
     runtime = request_scope().runtime
     stated = _one_reason(body, reason)
+    if cascade:
+        with traced("revoke_token_cascade"):
+            report = revoke_with_descendants(
+                runtime.repository,
+                runtime.clock,
+                runtime.lifetimes,
+                _caller(),
+                org_id,
+                app_id,
+                token_id,
+                stated,
+            )
+        logger.info(
+            "token revoked with its descendants",
+            extra={
+                "token_id": token_id,
+                "app_id": app_id,
+                "revoked": report.revoked,
+                "left_to_publisher": len(report.pending) > 0,
+            },
+        )
+        count("CascadeRevocations")
+        return Response(status_code=204, body=None)
     with traced("revoke_token"):
         revoked_now = revoke_token(
             runtime.repository,

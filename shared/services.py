@@ -226,8 +226,13 @@ def mint_token(
     issued_at: datetime,
     expires_at: str,
     request: TokenCreate,
+    created_by_token_id: str | None = None,
+    link_purge_at: int | None = None,
 ) -> IssuedToken:
-    """Generate the secrets, store their hashes with the record, and hand the plaintexts back once."""
+    """Generate the secrets, store their hashes with the record, and hand the plaintexts back once.
+
+    A token created by a token records it, and is linked from it until ``link_purge_at``.
+    """
     token_id = new_token_id(issued_at)
     plaintext = new_secret(SecretKind.ACCESS, token_id)
     refresh = new_secret(SecretKind.REFRESH, token_id)
@@ -251,12 +256,13 @@ def mint_token(
         endpoint_paths=list(request.endpoint_paths),
         rate_limit_rps=request.rate_limit_rps,
         rate_limit_burst=request.rate_limit_burst,
+        created_by_token_id=created_by_token_id,
     )
     credential = Credential(
         token=token, access_hash=hasher.hash(plaintext), refresh_hash=hasher.hash(refresh)
     )
     try:
-        repository.create_token(credential, [token_event(CREATED, token, issued_at)])
+        repository.create_token(credential, [token_event(CREATED, token, issued_at)], link_purge_at)
     except AppNotRegistered:
         raise NotFound("app", app_id) from None
     return IssuedToken(token=token, plaintext_token=plaintext, refresh_token_plaintext=refresh)
@@ -277,6 +283,8 @@ def create_token(
     _check_no_escalation(caller, request)
     now = clock()
     expires_at = _expiry(request.expires_at, now, caller.expires_at, policy)
+    # The link to the creator lasts as long as the child can be in the table (see cascade.py).
+    link_purge_at = purge_epoch(datetime.fromisoformat(expires_at), policy) if caller.token_id else None
     return mint_token(
         repository,
         hasher,
@@ -286,6 +294,8 @@ def create_token(
         issued_at=now,
         expires_at=expires_at,
         request=request,
+        created_by_token_id=caller.token_id,
+        link_purge_at=link_purge_at,
     )
 
 

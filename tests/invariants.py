@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from shared.lifecycle import CREATED, EXPIRED, EXPIRING, REVOKED, ROTATED
-from shared.repository import record_from_item
+from shared.lifecycle import CREATED, EXPIRED, EXPIRING, PARENT_REVOKED_REASON, REVOKED, ROTATED
+from shared.repository import CHILD_SK_PREFIX, link_from_item, record_from_item
 from tests.conftest import TABLE
 
 
@@ -52,3 +53,38 @@ def assert_invariants(items: list[dict[str, Any]]) -> None:
         assert count_events(items, EXPIRING, token_id) == (1 if notified else 0), token_id
     events = [i for i in items if i["PK"]["S"].startswith("OUTBOX#")]
     assert {e["token_id"]["S"] for e in events} <= set(metadata), "an event about no token"
+    assert_lineage(items, metadata)
+
+
+def assert_lineage(items: list[dict[str, Any]], metadata: dict[str, dict[str, Any]]) -> None:
+    """Each token created by a token has exactly one link, in its creator's partition, that agrees.
+
+    A link is marked ``cascaded_at`` exactly when a cascade revoked its child (``parent_revoked``),
+    and no link outlives its child's time in the table.
+    """
+    links = {}
+    for item in items:
+        if item["SK"]["S"].startswith(CHILD_SK_PREFIX):
+            link = link_from_item(item)
+            assert link.token_id not in links, f"two links to {link.token_id}"
+            assert "purge_at" in item, f"a link without a TTL: {link.token_id}"
+            links[link.token_id] = (link, int(item["purge_at"]["N"]))
+    for token_id, item in metadata.items():
+        record = record_from_item(item)
+        if record.created_by_token_id is None:
+            assert token_id not in links, f"a link to {token_id}, which no token created"
+            continue
+        assert token_id in links, f"{token_id} records its creator but is not linked from it"
+        link, purge_at = links.pop(token_id)
+        assert (link.parent_token_id, link.org_id, link.app_id) == (
+            record.created_by_token_id,
+            record.org_id,
+            record.app_id,
+        ), token_id
+        assert record.expires_at is not None
+        assert purge_at > datetime.fromisoformat(record.expires_at).timestamp(), token_id
+        cascaded = record.revoked_reason == PARENT_REVOKED_REASON
+        assert (link.cascaded_at is not None) == cascaded, token_id
+        if cascaded:
+            assert link.cascaded_at == record.revoked_at, token_id
+    assert not links, f"links to no token: {sorted(links)}"

@@ -132,7 +132,8 @@ def test_racing_revokes_keep_exactly_one_reason(runtime: Runtime, admin: IssuedT
         assert (listed.revoked_at, listed.revoked_reason) == (credential.token.revoked_at, winners[0])
     items = client.scan(TableName=TABLE)["Items"]
     outbox = [item for item in items if item["PK"]["S"].startswith("OUTBOX#")]
-    assert len(items) - len(outbox) == 1 + 2 * (1 + len(victims))  # the app, and two items per token
+    # the app, two items per token, and the link from the admin's token to each victim it created
+    assert len(items) - len(outbox) == 1 + 2 * (1 + len(victims)) + len(victims)
     revoked_events = sorted(item["token_id"]["S"] for item in outbox if item["detail_type"]["S"] == REVOKED)
     assert revoked_events == sorted(victim.token.token_id for victim in victims)  # one event per revocation
     assert_invariants(items)

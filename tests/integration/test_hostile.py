@@ -483,3 +483,34 @@ def test_no_response_carries_a_trace_an_exception_or_an_internal_name(
                     assert type(failure).__name__ not in (result.body or "")
                 elif result.body:
                     assert not INTERNALS.search(result.body), result.body
+
+
+# ---- the cascade flag ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value", ["yes", "1", "0", "on", "True", "FALSE", "", " true", "true ", "null", "true\x00", "tru\u00e9"]
+)
+def test_a_cascade_flag_that_is_not_true_or_false_is_422_and_revokes_nothing(
+    runtime: Runtime, admin: IssuedToken, value: str
+) -> None:
+    """pydantic alone would take "1", "yes" or "on" for true: the contract says `true` or `false`."""
+    parent = issue(runtime, admin, permissions=["*"])
+    child = issue(runtime, parent)
+    path = f"{TOKENS_URL}/{parent.token.token_id}"
+    result = call("revoke_token", "DELETE", path, token=admin.plaintext_token, query={"cascade": value})
+    assert_ours(result, 422)
+    assert_422(result, ["query", "cascade"])
+    for token in (parent, child):
+        stored = runtime.repository.get_token(ORG, APP, token.token.token_id)
+        assert stored is not None and stored.revoked_at is None
+
+
+def test_a_cascade_flag_given_twice_is_422(runtime: Runtime, admin: IssuedToken) -> None:
+    parent = issue(runtime, admin, permissions=["*"])
+    path = f"{TOKENS_URL}/{parent.token.token_id}"
+    query = [("cascade", "true"), ("cascade", "false")]
+    result = call("revoke_token", "DELETE", path, token=admin.plaintext_token, query=query)
+    assert_422(result, ["query", "cascade"])
+    stored = runtime.repository.get_token(ORG, APP, parent.token.token_id)
+    assert stored is not None and stored.revoked_at is None

@@ -200,3 +200,29 @@ def _refresh_matrix(runtime: Runtime, admins: dict[tuple[str, str], IssuedToken]
             if result.status != want:
                 wrong.append(f"refresh of {home} at {org}/{app}: want {want}, got {result.status}")
     return cells
+
+
+def test_a_cascade_reaches_only_its_own_orgs_tokens(runtime: Runtime) -> None:
+    """Revoke with ``?cascade=true`` from every org at a token tree (spanning both apps) of every org."""
+    admins = {(org, app): mint_admin(runtime, org, app, ["*"]) for org, app in TARGETS}
+    wrong: list[str] = []
+    for caller_org in ORGS:
+        caller = admins[(caller_org, APPS[0])]
+        for org, app in TARGETS:
+            victim = _mint(runtime, admins[(org, app)], org, app, "victim", permissions=["app_tokens:*"])
+            other_app = APPS[1] if app == APPS[0] else APPS[0]
+            child = _mint(runtime, victim, org, other_app, "child")
+            path = f"/v1/orgs/{org}/apps/{app}/tokens/{victim.token.token_id}"
+            result = call(
+                "revoke_token", "DELETE", path, token=caller.plaintext_token, query={"cascade": "true"}
+            )
+            want = 204 if caller_org == org else 404
+            problem = _check(result, want, Caller(caller_org, ("*",), True, "", ""), "revoke", org, app, path)
+            for token in (victim, child):
+                stored = runtime.repository.get_token(org, token.token.app_id, token.token.token_id)
+                assert stored is not None
+                if (stored.revoked_at is not None) != (want == 204):
+                    problem = problem or f"{token.token.name} revoked_at={stored.revoked_at}"
+            if problem:
+                wrong.append(f"{caller_org} cascade {org}/{app}: want {want}, {problem}")
+    assert not wrong, "\n".join(wrong)

@@ -182,3 +182,18 @@ def test_every_checkov_skip_says_why_and_rejects_only_a_chosen_check() -> None:
     assert ("SweepExpiredTokensFunction", "CKV_AWS_116") not in skipped
     assert ("PublishEventsFunction", "CKV_AWS_115") not in skipped
     assert not [check for _, check, _ in skips if check == "CKV_AWS_27"]
+
+
+def _table_actions(template: dict[str, Any], function: str) -> set[str]:
+    statements = template["Resources"][function]["Properties"]["Policies"][0]["Statement"]
+    [table] = [statement for statement in statements if statement["Sid"] == "TokenTable"]
+    actions = table["Action"]
+    return {actions} if isinstance(actions, str) else set(actions)
+
+
+def test_the_cascade_may_query_links_and_nothing_more(template: dict[str, Any]) -> None:
+    """Revoke reads a token's links (Query); the publisher finishes a cascade: Query, revoke, outbox."""
+    revoke = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    assert _table_actions(template, "RevokeTokenFunction") == revoke
+    publisher = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"}
+    assert _table_actions(template, "PublishEventsFunction") == publisher
