@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.clock import Clock, to_iso
-from shared.errors import NotFound
 from shared.lifecycle import CASCADE_MARKER, CASCADE_PENDING, PARENT_REVOKED_REASON, REVOKED
 from shared.principals import Principal
 from shared.records import LifecycleEvent
-from shared.repository import RevokeOutcome, TokenKey, TokenMissing, TokenRepository
-from shared.services import LifetimePolicy, purge_epoch, token_event
+from shared.repository import RevokeOutcome, TokenKey, TokenRepository
+from shared.services import LifetimePolicy, purge_epoch, revoke_token, token_event
 
 # Links a request looks at before its 204 (and the publisher per record): a bound on the work
 # and the latency of one call, whatever the size of the tree.
@@ -72,18 +71,11 @@ def revoke_with_descendants(
     A token that was already revoked keeps its first revocation; its descendants are revoked
     all the same, since a child may be live under a revoked parent.
     """
-    # Another org's token is answered exactly as if it did not exist.
-    if caller.org_id != org_id:
-        raise NotFound("token", token_id)
     now = clock()
+    revoked_now = revoke_token(
+        repository, clock, policy, caller, org_id, app_id, token_id, reason, now=now, marks=_MARKED
+    )
     key = TokenKey(org_id=org_id, app_id=app_id, token_id=token_id)
-    extra = {**_MARKED, **({"revoked_reason": reason} if reason else {})}
-    try:
-        revoked_now = repository.revoke_token(
-            key, to_iso(now), reason, purge_epoch(now, policy), [token_event(REVOKED, key, now, **extra)]
-        )
-    except TokenMissing:
-        raise NotFound("token", token_id) from None
     # The root's marked event makes the publisher walk its children once more: whatever was
     # created while this request ran is revoked too.
     covered = {token_id} if revoked_now else set()

@@ -199,18 +199,19 @@ def revoke_app_token(
     """Revoke App Token."""
     runtime = request_scope().runtime
     stated = _one_reason(body, reason)
+    arguments = (
+        runtime.repository,
+        runtime.clock,
+        runtime.lifetimes,
+        _caller(),
+        org_id,
+        app_id,
+        token_id,
+        stated,
+    )
     if cascade:
         with traced("revoke_token_cascade"):
-            report = revoke_with_descendants(
-                runtime.repository,
-                runtime.clock,
-                runtime.lifetimes,
-                _caller(),
-                org_id,
-                app_id,
-                token_id,
-                stated,
-            )
+            report = revoke_with_descendants(*arguments)
         logger.info(
             "token revoked with its descendants",
             extra={
@@ -223,16 +224,7 @@ def revoke_app_token(
         count("CascadeRevocations")
         return Response(status_code=204, body=None)
     with traced("revoke_token"):
-        revoked_now = revoke_token(
-            runtime.repository,
-            runtime.clock,
-            runtime.lifetimes,
-            _caller(),
-            org_id,
-            app_id,
-            token_id,
-            stated,
-        )
+        revoked_now = revoke_token(*arguments)
     if revoked_now:
         logger.info("token revoked", extra={"token_id": token_id, "app_id": app_id})
         count("TokensRevoked")

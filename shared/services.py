@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -308,20 +309,32 @@ def revoke_token(
     app_id: str,
     token_id: str,
     reason: str | None,
+    *,
+    now: datetime | None = None,
+    marks: Mapping[str, str] | None = None,
 ) -> bool:
-    """Revoke a token at once; revoking it again keeps the first time and reason (``False``)."""
+    """Revoke a token at once; revoking it again keeps the first time and reason (``False``).
+
+    ``marks`` are extra facts for its ``App Token Revoked`` event (a cascade's marker).
+    """
     _require_same_org(caller, org_id, "token", token_id)
     key = TokenKey(org_id=org_id, app_id=app_id, token_id=token_id)
     try:
-        return _revoke(repository, clock(), policy, key, reason)
+        return _revoke(repository, now or clock(), policy, key, reason, marks)
     except TokenMissing:
         raise NotFound("token", token_id) from None
 
 
 def _revoke(
-    repository: TokenRepository, now: datetime, policy: LifetimePolicy, key: TokenKey, reason: str | None
+    repository: TokenRepository,
+    now: datetime,
+    policy: LifetimePolicy,
+    key: TokenKey,
+    reason: str | None,
+    marks: Mapping[str, str] | None = None,
 ) -> bool:
-    events = [token_event(REVOKED, key, now, **({"revoked_reason": reason} if reason else {}))]
+    extra = {**(marks or {}), **({"revoked_reason": reason} if reason else {})}
+    events = [token_event(REVOKED, key, now, **extra)]
     if reason == REFRESH_REUSE_REASON:
         events.append(token_event(REFRESH_REUSE, key, now))
     return repository.revoke_token(key, to_iso(now), reason, purge_epoch(now, policy), events)
