@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-quick ci clean
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-hostile bench-quick ci clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ fuzz-long: install  ## the same for 15 minutes and 500 examples per operation an
 
 bench: install  ## the benchmark suite: prints the table, writes benchmarks/results.json (about 9 minutes)
 	$(BIN)/python -m benchmarks
+
+bench-hostile: install  ## what a 6 MB body of unknown keys costs each route: handler time, peak memory, answer size
+	$(BIN)/python -m benchmarks.hostile
 
 bench-quick: install  ## fewer repetitions, no sam build; fails when a DynamoDB call or item count is off
 	$(BIN)/python -m benchmarks --quick --no-build --output benchmarks/results-quick.json
