@@ -214,6 +214,18 @@ class TokenCreate(RequestBody):
         return self
 
 
+def _true_or_false(value: Any) -> Any:
+    # pydantic would also take "1", "yes", "on" or "t"; the contract says exactly true or false.
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise PydanticCustomError("bool_parsing", "Input should be 'true' or 'false'")
+        return value == "true"
+    return value
+
+
+QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
+
+
 class TokenRevoke(RequestBody):
     """The optional body of Revoke App Token."""
 

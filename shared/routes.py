@@ -8,8 +8,6 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
-from pydantic import BeforeValidator
-from pydantic_core import PydanticCustomError
 
 from shared.api import Operation, request_scope
 from shared.cascade import CASCADE_BOUND, revoke_with_descendants
@@ -19,6 +17,7 @@ from shared.models import (
     ID_PATTERN,
     PATH_ID_PATTERN,
     ErrorBody,
+    QueryFlag,
     RateLimitPublic,
     Reason,
     TokenCreate,
@@ -53,17 +52,6 @@ OrgId = Annotated[str, Path(pattern=ID_PATTERN, description="The organisation's 
 AppId = Annotated[str, Path(pattern=ID_PATTERN, description="The app's id.")]
 TokenId = Annotated[str, Path(pattern=PATH_ID_PATTERN, description="The token's id.")]
 
-
-def _true_or_false(value: Any) -> Any:
-    # pydantic would also take "1", "yes", "on" or "t"; the contract says exactly true or false.
-    if isinstance(value, str):
-        if value not in ("true", "false"):
-            raise PydanticCustomError("bool_parsing", "Input should be 'true' or 'false'")
-        return value == "true"
-    return value
-
-
-QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
 
 _ERROR_DESCRIPTIONS = {
     401: "Missing, malformed, unknown, expired or revoked token.",
