@@ -269,12 +269,17 @@ class TokenVerify(RequestBody):
     environment_id: ResourceId | None = None
 
 
+# Response timestamps: ISO 8601 in UTC with microseconds and a Z, so that a generated client
+# gets a datetime and not a string.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
 class RateLimitPublic(ApiModel):
     """The token's rate-limit bucket after the request."""
 
     limit: int
     remaining: int
-    reset: str
+    reset: Timestamp
 
 
 class AppTokenPublic(ApiModel):
@@ -297,10 +302,10 @@ class AppTokenPublic(ApiModel):
     rate_limit_rps: int | None
     rate_limit_burst: int | None
     created_by_user_id: str
-    issued_at: str
-    expires_at: str | None
-    last_used_at: str | None
-    revoked_at: str | None
+    issued_at: Timestamp
+    expires_at: Timestamp | None
+    last_used_at: Timestamp | None
+    revoked_at: Timestamp | None
     revoked_reason: str | None
 
 
@@ -339,12 +344,18 @@ class TokensPublic(ApiModel):
 
 
 class ErrorBody(ApiModel):
-    """The seed's error shape for 401, 403, 404 and 500."""
+    """The seed's error shape for 401, 403, 404, 413, 500 and 503."""
 
     error: str
     message: str
     details: dict[str, Any]
-    timestamp: str
+    timestamp: Annotated[
+        str,
+        Field(
+            pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}$",
+            description="When the error happened, in UTC, as the seed writes it: without a zone designator.",
+        ),
+    ]
     status_code: int
 
 

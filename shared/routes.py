@@ -57,20 +57,20 @@ _ERROR_DESCRIPTIONS = {
     401: "Missing, malformed, unknown, expired or revoked token.",
     403: "The caller lacks the permission named in `details.required_permission`.",
     404: "No such app or token in the caller's organisation.",
-    413: "The body is longer than the route's largest valid body (`details.max_bytes`); it was not read.",
+    413: "The body is longer than the route's largest valid body (`details.max_bytes`, 0 for a route "
+    "that takes none); it was not read.",
     422: "The request is invalid; `detail` says where and why.",
     500: "An unexpected error; nothing about it is disclosed.",
 }
 
 
-def _responses(success: dict[int, dict[str, Any]], *, body: bool = True) -> dict[int, OpenAPIResponse]:
+def _responses(success: dict[int, dict[str, Any]]) -> dict[int, OpenAPIResponse]:
     errors: dict[int, dict[str, Any]] = {
         status: {
             "description": description,
             "content": {"application/json": {"model": ValidationErrorBody if status == 422 else ErrorBody}},
         }
         for status, description in _ERROR_DESCRIPTIONS.items()
-        if body or status != 413
     }
     return cast("dict[int, OpenAPIResponse]", {**success, **errors})
 
@@ -87,8 +87,9 @@ list_router = Router()
 @list_router.get(
     TOKENS_PATH,
     summary="List App Tokens",
+    operation_id="listAppTokens",
     description="The app's tokens, newest first, one page at a time. Needs `app_tokens:list`.",
-    responses=_responses({200: {"description": "One page of tokens."}}, body=False),
+    responses=_responses({200: {"description": "One page of tokens."}}),
     security=SECURITY,
     tags=["App Tokens"],
 )
@@ -124,6 +125,7 @@ create_router = Router()
 @create_router.post(
     TOKENS_PATH,
     summary="Create App Token",
+    operation_id="createAppToken",
     description="Issue a token for the caller's user; the plaintext secrets are in this response only. "
     "Needs `app_tokens:create`, and every permission and restriction it grants.",
     responses=_responses({201: {"description": "The new token and its secrets, shown once."}}),
@@ -162,6 +164,7 @@ revoke_router = Router()
 @revoke_router.delete(
     TOKEN_PATH,
     summary="Revoke App Token",
+    operation_id="revokeAppToken",
     description="Revoke a token at once. Revoking it again changes nothing. The reason may come in the body "
     "or as `?reason=`, not both. Needs `app_tokens:revoke`.\n\n"
     "With `?cascade=true`, every token it created is revoked too, and every token those created, "
@@ -240,6 +243,7 @@ _REFRESH_ERRORS = {status: _responses({})[status] for status in (401, 413, 422, 
 @refresh_router.post(
     TOKEN_PATH + "/refresh",
     summary="Refresh App Token",
+    operation_id="refreshAppToken",
     description="Rotate both secrets of a token with its refresh token, which is the credential (no "
     "`Authorization` header). The old access and refresh tokens stop working at once; id, permissions, "
     "restrictions and expiry stay. A retry is not theft: presenting the immediately previous refresh "
@@ -292,6 +296,7 @@ verify_router = Router()
 @verify_router.post(
     TOKENS_PATH + "/verify",
     summary="Verify App Token",
+    operation_id="verifyAppToken",
     description="Decide whether a token may make a request (method, path, scopes, permission, workspace, "
     "namespace, environment), for services not behind API Gateway. Always 200 for a decision: an "
     "invalid token is `valid: false` with a code and no metadata. Enforces the token's rate limit. "

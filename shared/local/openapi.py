@@ -46,6 +46,23 @@ _UNAVAILABLE = {
 }
 
 
+def _optional_body(operation: dict[str, Any]) -> None:
+    """An optional body as OpenAPI means it: ``required: false`` and the model itself.
+
+    Powertools writes revoke's as a required ``anyOf[TokenRevoke, null]``, which makes a
+    generated client send a body it has none of.
+    """
+    body = operation.get("requestBody")
+    if body is None:
+        return
+    content = body["content"]["application/json"]
+    options = content["schema"].get("anyOf", [])
+    models = [option for option in options if option != {"type": "null"}]
+    if len(options) == 2 and len(models) == 1:
+        content["schema"] = models[0]
+        body["required"] = False
+
+
 def _referenced(node: Any, found: set[str]) -> None:
     if isinstance(node, dict):
         ref = node.get("$ref")
@@ -79,6 +96,11 @@ def build_document() -> dict[str, Any]:
     for operations in document["paths"].values():
         for operation in operations.values():
             operation["responses"]["503"] = copy.deepcopy(_UNAVAILABLE)
+            # Powertools declares its response-validation body for the 500; we send ErrorBody.
+            operation["responses"]["500"]["content"]["application/json"]["schema"] = {
+                "$ref": "#/components/schemas/ErrorBody"
+            }
+            _optional_body(operation)
             for status, response in operation["responses"].items():
                 content = response.get("content", {}).get("application/json")
                 if status in _ERROR_EXAMPLES and content is not None:
