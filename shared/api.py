@@ -203,9 +203,10 @@ def _check_shape(parsed: Any, model: type[RequestBody]) -> None:
     errors. No valid body has more members than the model has fields, nor a list longer than
     its field allows, so one error says it.
     """
-    if parsed is not None and not isinstance(parsed, dict):
-        # Every body of this API is an object (revoke's may be null). Powertools lets some arrays
-        # through an optional body (`[null, null]` revoked a token), so anything else stops here.
+    if not isinstance(parsed, dict):
+        # Every body of this API is an object; revoke's is optional, so it may be absent, but a JSON
+        # `null` is no more an object than an array (Powertools took `[null, null]` for no body,
+        # and the document says an optional body is `required: false`, not nullable).
         raise InvalidInput(
             ("body",),
             "Input should be a valid dictionary or object to extract fields from",
@@ -213,8 +214,6 @@ def _check_shape(parsed: Any, model: type[RequestBody]) -> None:
             parsed,
             {},
         )
-    if not parsed:
-        return
     fields = model.model_fields
     if len(parsed) > len(fields):
         raise _too_long(("body",), "Object", len(fields), len(parsed))
