@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install  ## the API on http://127.0.0.1:3000 with an embedded DynamoDB
-	$(BIN)/app-tokens serve
+PORT ?= 3000
+
+run: install  ## the API on http://127.0.0.1:$(PORT) (default 3000) with an embedded DynamoDB
+	$(BIN)/app-tokens serve --port $(PORT)
 
 test: install  ## unit, integration and end-to-end tests
 	$(BIN)/pytest
