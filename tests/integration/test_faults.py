@@ -56,11 +56,11 @@ from shared.sweep import SweepReport, sweep
 from tests.conftest import (
     APP,
     HASH_KEY,
+    MOTO,
     ORG,
     TABLE,
     TOKENS_URL,
     FakeClock,
-    MOTO,
     LambdaContextStub,
     Result,
     call,
