@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-hostile bench-quick ci clean test-dynamodb-local install-dynamodb-local
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-hostile bench-quick ci clean test-dynamodb-local install-dynamodb-local run-dynamodb-local
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ run: install  ## the API on http://127.0.0.1:3000 with an embedded DynamoDB
 
 test: install  ## unit, integration and end-to-end tests
 	$(BIN)/pytest
+
+run-dynamodb-local: install-dynamodb-local  ## `make run` on DynamoDB Local, AWS's own emulator, instead of moto
+	$(BIN)/app-tokens serve --dynamodb local
 
 test-dynamodb-local: install-dynamodb-local  ## the race, retry and stream tests on DynamoDB Local, AWS's own emulator
 	$(BIN)/pytest -m dynamodb_local
