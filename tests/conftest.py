@@ -1,10 +1,16 @@
-"""Fixtures shared by every test: moto-backed DynamoDB, a controllable clock, a runtime, events."""
+"""Fixtures shared by every test: moto-backed DynamoDB, a controllable clock, a runtime, events.
+
+A test marked ``also_on_dynamodb_local`` runs twice: on moto, and in the DynamoDB Local tier
+(``make test-dynamodb-local``) on AWS's own emulator, started once per session. The ``dynamodb``
+fixture is the one switch; everything else (EventBridge, SQS, SSM) stays moto in both.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import sys
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -75,6 +81,38 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "AppTokens")
 
 
+MOTO, DYNAMODB_LOCAL = "moto", "dynamodb_local"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``also_on_dynamodb_local`` that uses DynamoDB runs on both backends."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "also_on_dynamodb_local"
+    ):
+        metafunc.parametrize(
+            "backend",
+            [MOTO, pytest.param(DYNAMODB_LOCAL, marks=pytest.mark.dynamodb_local)],
+            indirect=True,
+        )
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which DynamoDB the test runs on: moto unless parametrized (above) or marked ``dynamodb_local``."""
+    if request.node.get_closest_marker("dynamodb_local") is not None:
+        return DYNAMODB_LOCAL
+    return str(getattr(request, "param", MOTO))
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local_endpoint() -> Iterator[str]:
+    """DynamoDB Local, started by the project on a free port for the whole session."""
+    from shared.local.dynamodb_local import running
+
+    with running(0) as endpoint:
+        yield endpoint
+
+
 @pytest.fixture
 def aws() -> Iterator[None]:
     with mock_aws():
@@ -87,8 +125,63 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def dynamodb(aws: None) -> Any:
-    return boto3.client("dynamodb", region_name="us-east-1")
+def dynamodb(
+    aws: None, backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """A DynamoDB client: moto's, or one on DynamoDB Local with the test's table dropped after it.
+
+    On DynamoDB Local the product's own clients (``new_dynamodb_client``) go there too, through
+    botocore's endpoint variable; moto's stubber passes a loopback endpoint through untouched.
+    """
+    if backend == MOTO:
+        yield boto3.client("dynamodb", region_name="us-east-1")
+        return
+    endpoint: str = request.getfixturevalue("dynamodb_local_endpoint")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint)
+    drop_table(client)  # a test that failed before its teardown may have left it
+    yield client
+    drop_table(client)
+
+
+def drop_table(client: Any) -> None:
+    try:
+        client.delete_table(TableName=TABLE)
+    except client.exceptions.ResourceNotFoundException:
+        return
+    client.get_waiter("table_not_exists").wait(TableName=TABLE)
+
+
+class OneRequestAtATime:
+    """A DynamoDB client whose requests moto serves one at a time.
+
+    moto's in-memory tables are not thread-safe (a transaction copies the table
+    while another thread writes). DynamoDB applies each request atomically, so
+    serialising whole requests models it faithfully; the threads still interleave
+    between requests, which is where our races live. On DynamoDB Local nothing is
+    serialised (``race_client``): the emulator's own atomicity is what is tested there.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+        self.exceptions = client.exceptions
+        self.meta = client.meta
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        operation = getattr(self._client, name)
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return operation(*args, **kwargs)
+
+        return locked
+
+
+@pytest.fixture
+def race_client(dynamodb: Any, backend: str) -> Any:
+    """The client a race test's threads share: serialised on moto, untouched on DynamoDB Local."""
+    return OneRequestAtATime(dynamodb) if backend == MOTO else dynamodb
 
 
 @pytest.fixture

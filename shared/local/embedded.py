@@ -19,12 +19,16 @@ DEMO_APP = "demo-app"
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL")
 
 
+EMBEDDED, DYNAMODB_LOCAL = "embedded", "local"  # `app-tokens serve --dynamodb ...`
+
+
 @dataclass(frozen=True)
 class LocalAws:
-    """Where the functions' AWS calls go, and whether this process started that server."""
+    """Where the functions' AWS calls go, whether this process started that server, and which."""
 
     endpoint: str
     embedded: bool
+    server: str = "embedded moto server"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -63,10 +67,19 @@ def use_local_aws_defaults() -> None:
 
 
 @contextmanager
-def local_aws() -> Iterator[LocalAws]:
-    """Use the configured endpoint, or start moto's server for as long as the block runs."""
+def local_aws(dynamodb: str = EMBEDDED) -> Iterator[LocalAws]:
+    """Use the configured endpoint, or start moto's server (or, for ``local``, DynamoDB Local)
+    for as long as the block runs."""
     use_local_aws_defaults()
     endpoint = configured_endpoint()
+    if dynamodb == DYNAMODB_LOCAL:
+        if endpoint is not None:
+            raise LocalAwsUnavailable(
+                f"--dynamodb local starts its own DynamoDB, but {endpoint} is configured"
+            )
+        with _dynamodb_local() as aws:
+            yield aws
+        return
     if endpoint is not None:
         yield LocalAws(endpoint=endpoint, embedded=False)
         return
@@ -96,6 +109,26 @@ def local_aws() -> Iterator[LocalAws]:
         server.stop()
         del os.environ["AWS_ENDPOINT_URL"]
         set_runtime(None)
+
+
+@contextmanager
+def _dynamodb_local() -> Iterator[LocalAws]:
+    """DynamoDB Local for DynamoDB (the only service the API calls); stopped when the block ends."""
+    from shared.local.dynamodb_local import DynamoDBLocalUnavailable, running
+
+    try:
+        with running(0) as endpoint:
+            os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+            set_runtime(None)
+            try:
+                yield LocalAws(
+                    endpoint=endpoint, embedded=True, server="DynamoDB Local, started by app-tokens"
+                )
+            finally:
+                del os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
+                set_runtime(None)
+    except DynamoDBLocalUnavailable as error:
+        raise LocalAwsUnavailable(str(error)) from None
 
 
 def ensure_hash_key() -> bool:

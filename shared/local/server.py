@@ -56,6 +56,8 @@ from shared.local.context import LocalContext
 from shared.local.embedded import (
     DEMO_APP,
     DEMO_ORG,
+    EMBEDDED,
+    LocalAws,
     LocalAwsUnavailable,
     ensure_hash_key,
     local_aws,
@@ -319,11 +321,11 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _RequestHandler)
 
 
-def _banner(url: str, endpoint: str, embedded: bool, admin_token: str | None, made_up_key: bool) -> str:
+def _banner(url: str, aws: LocalAws, admin_token: str | None, made_up_key: bool) -> str:
     lines = [
         f"App Tokens API on {url}",
         f"API_URL={url}",
-        f"DynamoDB endpoint: {endpoint}" + (" (embedded moto server)" if embedded else ""),
+        f"DynamoDB endpoint: {aws.endpoint}" + (f" ({aws.server})" if aws.embedded else ""),
     ]
     if made_up_key:
         lines.append("TOKEN_HASH_KEY was not set: a random key is in use, so tokens die with this process.")
@@ -351,8 +353,10 @@ def _stop(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM stops the server the way Ctrl-C does
 
 
-def serve(host: str, port: int, template_path: Path = DEFAULT_TEMPLATE) -> int:
+def serve(host: str, port: int, template_path: Path = DEFAULT_TEMPLATE, dynamodb: str = EMBEDDED) -> int:
     """Run the local API until Ctrl-C or SIGTERM (exit 0); 2 when the port cannot be had.
+
+    ``dynamodb`` ``local`` runs it on DynamoDB Local instead of the embedded moto server.
 
     The port is bound first, so that a port in use fails at once, before the
     embedded server starts. ``port`` 0 takes a free one; the banner's
@@ -369,7 +373,7 @@ def serve(host: str, port: int, template_path: Path = DEFAULT_TEMPLATE) -> int:
         return EXIT_PORT_UNAVAILABLE
     try:
         with server:
-            _run(server, template_path)
+            _run(server, template_path, dynamodb)
     except KeyboardInterrupt:
         pass  # Ctrl-C or SIGTERM, while serving or starting up: the context managers stopped everything
     except (TemplateError, LocalAwsUnavailable) as error:
@@ -379,19 +383,19 @@ def serve(host: str, port: int, template_path: Path = DEFAULT_TEMPLATE) -> int:
     return 0
 
 
-def _run(server: _Server, template_path: Path) -> None:
+def _run(server: _Server, template_path: Path, dynamodb: str) -> None:
     # Powertools warns on every response that added no metric; locally that is only noise.
     warnings.filterwarnings("ignore", "No application metrics to publish")
     specs = list(functions(load_template(template_path)).values())
     made_up_key = ensure_hash_key()
     apply_environment(specs)  # before the table: TABLE_NAME and the lifetimes come from here too
-    with local_aws() as aws:
+    with local_aws(dynamodb) as aws:
         demo = prepare_table(aws)
         logs_to_stderr()
         server.api = LocalApi(specs)
         host, port = server.server_address[:2]
         url = f"http://{host!s}:{port}"
         token = demo.plaintext_token if demo else None
-        sys.stdout.write(_banner(url, aws.endpoint, aws.embedded, token, made_up_key))
+        sys.stdout.write(_banner(url, aws, token, made_up_key))
         sys.stdout.flush()
         server.serve_forever()  # until Ctrl-C or SIGTERM, which serve() turns into exit 0

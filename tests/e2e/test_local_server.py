@@ -35,6 +35,7 @@ class Server:
     admin_token: str
     lines: queue.Queue[str]
     stderr: Path
+    banner: list[str]
 
 
 def _clean_environment() -> dict[str, str]:
@@ -44,9 +45,9 @@ def _clean_environment() -> dict[str, str]:
     return env
 
 
-def _start(port: int, stderr: IO[str] | int) -> subprocess.Popen[str]:
+def _start(port: int, stderr: IO[str] | int, *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "shared.cli", "serve", "--port", str(port), *options],
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
@@ -66,25 +67,27 @@ def _lines(stream: IO[str]) -> queue.Queue[str]:
     return lines
 
 
-def _banner(lines: queue.Queue[str]) -> dict[str, str]:
-    """The ``NAME=value`` lines of the banner, up to its last line."""
+def _banner(lines: queue.Queue[str]) -> tuple[dict[str, str], list[str]]:
+    """The ``NAME=value`` lines of the banner, and all its lines, up to its last line."""
     found: dict[str, str] = {}
+    seen: list[str] = []
     deadline = time.monotonic() + START_SECONDS
     while (line := lines.get(timeout=max(0.0, deadline - time.monotonic()))) != "Ctrl-C stops.":
+        seen.append(line)
         name, equals, value = line.partition("=")
         if equals and name.isupper():
             found[name] = value
-    return found
+    return found, seen
 
 
-def _launch(stderr_path: Path) -> Server:
+def _launch(stderr_path: Path, *options: str) -> Server:
     with stderr_path.open("w") as stderr:
-        process = _start(0, stderr)
+        process = _start(0, stderr, *options)
     assert process.stdout is not None
     lines = _lines(process.stdout)
-    banner = _banner(lines)
+    banner, seen = _banner(lines)
     url = banner["API_URL"]
-    return Server(process, url, int(url.rsplit(":", 1)[1]), banner["ADMIN_TOKEN"], lines, stderr_path)
+    return Server(process, url, int(url.rsplit(":", 1)[1]), banner["ADMIN_TOKEN"], lines, stderr_path, seen)
 
 
 def _stop(server: Server, signum: int) -> int:

@@ -37,7 +37,7 @@ from tests.conftest import (
     issue,
     mint_admin,
 )
-from tests.integration.test_concurrency import OneRequestAtATime, admitted_across_threads
+from tests.integration.test_concurrency import admitted_across_threads
 from tests.tokens import mistype_last_character
 
 ROUTES = {
@@ -337,11 +337,12 @@ def test_a_burst_exhausted_then_refilled(runtime: Runtime, admin: IssuedToken, c
     ]
 
 
+@pytest.mark.also_on_dynamodb_local
 def test_concurrent_requests_never_exceed_the_bucket(
-    runtime: Runtime, admin: IssuedToken, dynamodb: Any
+    runtime: Runtime, admin: IssuedToken, race_client: Any
 ) -> None:
     token = make(runtime, admin, rate_limit_rps=1, rate_limit_burst=6)
-    runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, OneRequestAtATime(dynamodb)))
+    runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, race_client))
 
     def attempt() -> bool:
         return authorize(request("GET", "/v1/x", token.plaintext_token))[0] == "Allow"

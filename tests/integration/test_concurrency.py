@@ -35,34 +35,13 @@ THREADS = 8
 POLICY = LifetimePolicy()
 
 
-class OneRequestAtATime:
-    """A DynamoDB client whose requests moto serves one at a time.
-
-    moto's in-memory tables are not thread-safe (a transaction copies the table
-    while another thread writes). DynamoDB applies each request atomically, so
-    serialising whole requests models it faithfully; the threads still interleave
-    between requests, which is where our races live.
-    """
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self._lock = threading.Lock()
-        self.exceptions = client.exceptions
-        self.meta = client.meta
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        operation = getattr(self._client, name)
-
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return operation(*args, **kwargs)
-
-        return locked
+# Every test here runs on moto and, in the DynamoDB Local tier, on AWS's emulator with real concurrency.
+pytestmark = pytest.mark.also_on_dynamodb_local
 
 
 @pytest.fixture(autouse=True)
-def serialized(runtime: Runtime, dynamodb: Any) -> None:
-    runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, OneRequestAtATime(dynamodb)))
+def serialized(runtime: Runtime, race_client: Any) -> None:
+    runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, race_client))
 
 
 def admitted_across_threads(attempt: Callable[[], bool], threads: int, each: int) -> int:
@@ -250,7 +229,7 @@ class LaterReadsAfterAWrite:
 
 
 def test_concurrent_refreshes_with_one_refresh_token_leave_it_live_with_one_working_pair(
-    runtime: Runtime, admin: IssuedToken, dynamodb: Any
+    runtime: Runtime, admin: IssuedToken, dynamodb: Any, race_client: Any
 ) -> None:
     """Each rotation is conditioned on the exact hash it replaces: at no time two working pairs.
 
@@ -259,7 +238,7 @@ def test_concurrent_refreshes_with_one_refresh_token_leave_it_live_with_one_work
     """
     target = create(runtime, admin, "raced")
     token_id = target.token.token_id
-    client = LaterReadsAfterAWrite(OneRequestAtATime(dynamodb))
+    client = LaterReadsAfterAWrite(race_client)
     runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, client))
     barrier = threading.Barrier(THREADS)
 

@@ -21,7 +21,9 @@ fault that outlasts the retries fails the run (the next scheduled run, or the st
 of the record, finishes the work, each event exactly once).
 
 A fifth kind, a lost answer, lets moto commit a transaction and then times its answer out:
-botocore's retry must be answered as DynamoDB answers a repeated client request token.
+botocore's retry must be answered as DynamoDB answers a repeated client request token. moto
+ignores the token, so on moto the injector plays that one rule; in the DynamoDB Local tier the
+lost-answer tests run on AWS's emulator instead, which answers the retry itself.
 
 After every request the table's invariants hold (``assert_invariants``), and a request that
 failed left the table exactly as it was (only ``last_used_at`` may have moved).
@@ -40,6 +42,7 @@ import pytest
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 from botocore.handlers import generate_idempotent_uuid
+from botocore.httpsession import URLLib3Session
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
@@ -53,6 +56,7 @@ from shared.sweep import SweepReport, sweep
 from tests.conftest import (
     APP,
     HASH_KEY,
+    MOTO,
     ORG,
     TABLE,
     TOKENS_URL,
@@ -111,6 +115,9 @@ class FaultInjector:
     total_attempts_failed: int = 0
     applied_request_tokens: set[str] = field(default_factory=set)
     answered_idempotently: int = 0
+    # False on DynamoDB Local: a retry goes to the emulator, which knows the token itself.
+    plays_request_tokens: bool = True
+    retries_left_to_dynamodb: int = 0
 
     def plan(self, kind: str, at_call: int, failures: int) -> None:
         self.kind, self.at_call, self.failures, self.calls = kind, at_call, failures, 0
@@ -172,15 +179,16 @@ class FaultInjector:
         """
         request_token = json.loads(request.body or b"{}").get("ClientRequestToken")
         if attempt == 1:
-            botocore_stubber(request=request, **kwargs)
+            _apply(request, **kwargs)
             if request_token:
                 self.applied_request_tokens.add(request_token)
             self.injected[-1].attempts += 1
             self.total_attempts_failed += 1
             raise ReadTimeoutError(endpoint_url=request.url)
-        if request_token in self.applied_request_tokens:
+        if request_token in self.applied_request_tokens and self.plays_request_tokens:
             self.answered_idempotently += 1
             return _answer(request, 200, {})
+        self.retries_left_to_dynamodb += 1
         return botocore_stubber(request=request, **kwargs)
 
     def _fault(self, request: Any, body: dict[str, Any]) -> Any:
@@ -192,6 +200,13 @@ class FaultInjector:
             return _error(request, 500, "InternalServerError", {})
         reasons = [{"Code": "TransactionConflict"} for _ in body.get("TransactItems", [])]
         return _error(request, 400, "TransactionCanceledException", {"CancellationReasons": reasons})
+
+
+def _apply(request: Any, **kwargs: Any) -> None:
+    """Send one attempt to the backend and drop its answer: moto's stubber, or over HTTP when
+    the stubber passes the request through (a loopback endpoint: DynamoDB Local)."""
+    if botocore_stubber(request=request, **kwargs) is None:
+        URLLib3Session().send(request)
 
 
 def _error(request: Any, status: int, code: str, extra: dict[str, Any]) -> AWSResponse:
@@ -217,13 +232,21 @@ class Faulty:
 
 @pytest.fixture
 def faulty(
-    aws: None, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    dynamodb: Any,
+    backend: str,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Faulty]:
-    """The product's DynamoDB client (its retry settings) with the injector in moto's place."""
+    """The product's DynamoDB client (its retry settings) with the injector in moto's place.
+
+    On DynamoDB Local (``dynamodb`` set botocore's endpoint variable) the injector hands the
+    attempts it does not fault to the emulator, and never plays the client request token rule.
+    """
     client = new_dynamodb_client()
     if not getattr(request, "param", True):  # the one test that shows what idempotency tokens prevent
         client.meta.events.unregister("before-parameter-build", generate_idempotent_uuid)
-    injector = FaultInjector()
+    injector = FaultInjector(plays_request_tokens=backend == MOTO)
     client.meta.events.unregister("before-send", cast(Any, botocore_stubber))
     client.meta.events.register("before-send", injector)
     sleeps: list[float] = []
@@ -360,28 +383,37 @@ def test_a_fault_in_every_call(faulty: Faulty, clock: FakeClock, name: str, kind
         assert faulty.sleeps and all(s >= 0 for s in faulty.sleeps), "botocore never backed off"
 
 
+@pytest.mark.also_on_dynamodb_local
 @pytest.mark.parametrize("name", list(REQUESTS))
 def test_a_transaction_whose_answer_was_lost_is_not_applied_twice(
-    faulty: Faulty, clock: FakeClock, name: str
+    faulty: Faulty, clock: FakeClock, backend: str, name: str
 ) -> None:
     """DynamoDB applied the transaction, its answer timed out, botocore sent it again.
 
     botocore gives every TransactWriteItems a client request token (an idempotency token in
     DynamoDB's model) and keeps it across retries, so DynamoDB answers the retry with the first
     attempt's success instead of running the transaction against the table it already changed.
+    On moto the injector answers the retry; on DynamoDB Local every retry reaches the emulator.
     """
     lost = list(each_call_faulted(faulty, clock, name, LOST_ANSWER, ONCE))
     for faulted in lost:
         assert faulted.result.status == faulted.success, (name, faulted.at_call, faulted.result.body)
         assert_invariants(faulted.after)
-    assert faulty.injector.answered_idempotently == len(lost)
+    answered_by_us, answered_by_dynamodb = (len(lost), 0) if backend == MOTO else (0, len(lost))
+    assert faulty.injector.answered_idempotently == answered_by_us
+    assert faulty.injector.retries_left_to_dynamodb == answered_by_dynamodb
 
 
+@pytest.mark.also_on_dynamodb_local
 @pytest.mark.parametrize("faulty", [False], indirect=True, ids=["without idempotency tokens"])
 def test_without_the_token_a_lost_answer_fails_requests_that_succeeded(
     faulty: Faulty, clock: FakeClock
 ) -> None:
-    """What the token prevents: the retry fails the conditions its own first attempt made false."""
+    """What the token prevents: the retry fails the conditions its own first attempt made false.
+
+    On DynamoDB Local this is also the proof that the test above is the emulator's doing: the
+    same retries, without the token, are run a second time.
+    """
     created = [f.result.status for f in each_call_faulted(faulty, clock, "create", LOST_ANSWER, ONCE)]
     refreshed = [f.result.status for f in each_call_faulted(faulty, clock, "refresh", LOST_ANSWER, ONCE)]
     assert 500 in created  # the token was stored, the caller never gets it

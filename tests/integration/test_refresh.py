@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any, cast
 
+import pytest
+
 from shared.clock import to_iso
 from shared.errors import AuthenticationFailed
 from shared.lifecycle import REFRESH_REUSE, ROTATED
@@ -17,7 +19,6 @@ from shared.runtime import Runtime
 from shared.services import IssuedToken, LifetimePolicy, refresh_token
 from tests.conftest import TOKENS_URL, FakeClock, Result, call
 from tests.integration.test_api import assert_401, assert_422
-from tests.integration.test_concurrency import OneRequestAtATime
 from tests.invariants import assert_invariants, count_events, table_items
 
 
@@ -113,13 +114,12 @@ def test_bad_bodies_are_422_and_never_echo_a_secret(admin: IssuedToken) -> None:
     )
 
 
+@pytest.mark.also_on_dynamodb_local
 def test_without_a_grace_a_race_of_refreshes_has_one_winner(
-    runtime: Runtime, admin: IssuedToken, dynamodb: Any
+    runtime: Runtime, admin: IssuedToken, race_client: Any
 ) -> None:
     """Grace 0 is the behaviour before the grace: a loser that read after the winner is reuse."""
-    runtime.repository = DynamoDBTokenRepository(
-        runtime.settings.table_name, cast(Any, OneRequestAtATime(dynamodb))
-    )
+    runtime.repository = DynamoDBTokenRepository(runtime.settings.table_name, cast(Any, race_client))
     issued = create(admin)
     token_id = issued["token"]["token_id"]
     barrier = threading.Barrier(4)
@@ -265,6 +265,7 @@ class ReadBefore:
         return getattr(self._repository, name)
 
 
+@pytest.mark.also_on_dynamodb_local
 def test_of_two_retries_that_read_the_same_state_one_wins_and_the_token_stays_live(
     runtime: Runtime, admin: IssuedToken, clock: FakeClock
 ) -> None:

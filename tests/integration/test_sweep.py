@@ -20,7 +20,6 @@ from shared.runtime import Runtime
 from shared.services import IssuedToken, LifetimePolicy, authenticate, refresh_token
 from shared.sweep import ALL_SHARDS, SweepReport, shards_of, sweep
 from tests.conftest import APP, ORG, TABLE, FakeClock, LambdaContextStub, issue
-from tests.integration.test_concurrency import OneRequestAtATime
 
 POLICY = LifetimePolicy()
 WINDOW = timedelta(days=7)
@@ -147,10 +146,11 @@ def test_reads_follow_the_expired_count_not_the_table(
     assert report.items_read == expired_count
 
 
+@pytest.mark.also_on_dynamodb_local
 def test_overlapping_sweeps_act_once_per_token(
-    runtime: Runtime, admin: IssuedToken, clock: FakeClock, dynamodb: Any
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock, race_client: Any
 ) -> None:
-    runtime.repository = DynamoDBTokenRepository(TABLE, OneRequestAtATime(dynamodb))  # type: ignore[arg-type]
+    runtime.repository = DynamoDBTokenRepository(TABLE, race_client)
     tokens = [make(runtime, admin, timedelta(minutes=5)) for _ in range(40)]
     clock.advance(minutes=10)
     barrier = threading.Barrier(3)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, cast
 
+import pytest
+
 from shared.repository import DynamoDBTokenRepository
 from shared.runtime import Runtime
 from shared.services import IssuedToken, LifetimePolicy, revoke_token
@@ -22,7 +24,7 @@ from tests.conftest import (
     mint_admin,
 )
 from tests.integration.test_api import assert_403, assert_404, assert_422
-from tests.integration.test_concurrency import OneRequestAtATime, admitted_across_threads
+from tests.integration.test_concurrency import admitted_across_threads
 from tests.tokens import mistype_last_character
 
 VERIFY = TOKENS_URL + "/verify"
@@ -142,11 +144,12 @@ def test_a_burst_exhausted_then_refilled(runtime: Runtime, admin: IssuedToken, c
     assert [attempt().code for _ in range(6)].count(VerifyCode.VALID) == 5
 
 
+@pytest.mark.also_on_dynamodb_local
 def test_concurrent_requests_never_exceed_the_bucket(
-    runtime: Runtime, admin: IssuedToken, dynamodb: Any
+    runtime: Runtime, admin: IssuedToken, race_client: Any
 ) -> None:
     token = make(runtime, admin, rate_limit_rps=1, rate_limit_burst=10)
-    runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, OneRequestAtATime(dynamodb)))
+    runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, race_client))
 
     def attempt() -> bool:
         return verify(
