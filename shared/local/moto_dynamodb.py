@@ -58,11 +58,23 @@ class _Untracked(list[Any]):
         """Forget the instance: only moto's dashboard reads the list, and the embedded server has none."""
 
 
-def untrack_instances(service: str = "dynamodb") -> None:
-    """Stop moto from keeping every model instance of ``service`` it ever built (its dashboard's log)."""
+def untrack_instances(service: str = "dynamodb") -> dict[Any, list[Any]]:
+    """Stop moto from keeping every model instance of ``service`` it ever built (its dashboard's log).
+
+    Returns each model class's list as it was, for :func:`retrack_instances`.
+    """
     model: Any
+    previous = {}
     for model in model_data[service].values():
+        previous[model] = model.instances_tracked
         model.instances_tracked = _Untracked()
+    return previous
+
+
+def retrack_instances(previous: dict[Any, list[Any]]) -> None:
+    """Give moto's model classes back the lists :func:`untrack_instances` took away."""
+    for model, tracked in previous.items():
+        model.instances_tracked = tracked
 
 
 @dataclass
@@ -215,11 +227,12 @@ def installed() -> Iterator[None]:
     """moto's DynamoDB backend with :func:`transact_write_items` and no instance log, while the block runs."""
     stock = DynamoDBBackend.transact_write_items
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign,assignment]
-    untrack_instances()
+    tracked = untrack_instances()
     try:
         yield
     finally:
         DynamoDBBackend.transact_write_items = stock  # type: ignore[method-assign]
+        retrack_instances(tracked)
 
 
 class SerialisedApp:
