@@ -45,7 +45,7 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit, as moto checks it
-WRITE_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
+TRANSACTION_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -134,7 +134,7 @@ class _Refused(ConditionalCheckFailed):
 
 def _target(backend: Any, op_type: str, op: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The table and key one transaction item writes or checks."""
-    if op_type not in WRITE_OPERATIONS:
+    if op_type not in TRANSACTION_OPERATIONS:
         raise ValueError("Unsupported transaction operation")
     table_name: str = op["TableName"]
     if op_type != "Put":
