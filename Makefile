@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-hostile bench-quick ci clean test-dynamodb-local install-dynamodb-local run-dynamodb-local
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-hostile bench-embedded bench-quick ci clean test-dynamodb-local install-dynamodb-local run-dynamodb-local
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,9 @@ bench: install  ## the benchmark suite: prints the table, writes benchmarks/resu
 
 bench-hostile: install  ## what a 6 MB body of unknown keys costs each route: handler time, peak memory, answer size
 	$(BIN)/python -m benchmarks.hostile
+
+bench-embedded: install  ## 5,000 creates over HTTP against app-tokens serve: RSS growth, first/last latency, Ctrl-C time (about 5 minutes)
+	$(BIN)/python -m benchmarks.embedded_load
 
 bench-quick: install  ## fewer repetitions, no sam build; fails when a DynamoDB call or item count is off
 	$(BIN)/python -m benchmarks --quick --no-build --output benchmarks/results-quick.json

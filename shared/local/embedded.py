@@ -85,14 +85,23 @@ def local_aws(dynamodb: str = EMBEDDED) -> Iterator[LocalAws]:
         return
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from shared.local.moto_dynamodb import EmbeddedMotoServer, installed
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's own access log would drown ours
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    with installed():  # moto's stock transactions and instance log degrade it by the request
+        server = EmbeddedMotoServer("127.0.0.1", 0)
+        server.start()
+        try:
+            with _pointed_at(f"http://127.0.0.1:{server.port}") as aws:
+                yield aws
+        finally:
+            server.stop()
+
+
+@contextmanager
+def _pointed_at(endpoint: str) -> Iterator[LocalAws]:
+    """The functions' clients aimed at the embedded server while the block runs."""
     # Fake credentials and a region: moto accepts anything, and no real account is ever reached.
     defaults = {
         "AWS_ACCESS_KEY_ID": "local",
@@ -106,7 +115,6 @@ def local_aws(dynamodb: str = EMBEDDED) -> Iterator[LocalAws]:
     try:
         yield LocalAws(endpoint=endpoint, embedded=True)
     finally:
-        server.stop()
         del os.environ["AWS_ENDPOINT_URL"]
         set_runtime(None)
 
