@@ -18,7 +18,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from shared.lifecycle import SERVICE_REVOKE_REASONS
-from shared.permissions import RESTRICTION_FIELDS
+from shared.permissions import TOKEN_LIST_FIELDS
 
 # A field that holds a plaintext secret stays out of the model's repr: libraries print models
 # in their debug logs (Powertools' event handler prints every route's arguments when
@@ -30,7 +30,6 @@ MAX_LIST_ITEMS = 100
 # with it, the largest token is about 50 KB of JSON, so that no answer but a list page passes
 # 64 KiB. A hundred items of every list at their longest would be about 90 KB.
 MAX_TOKEN_LIST_CHARACTERS = 32_768
-LIST_FIELDS = ("permissions", *RESTRICTION_FIELDS)
 MAX_RATE_LIMIT_RPS = 100_000
 MAX_RATE_LIMIT_BURST = 1_000_000
 
@@ -204,7 +203,7 @@ class TokenCreate(RequestBody):
 
     @model_validator(mode="after")
     def _lists_within_budget(self) -> "TokenCreate":
-        total = sum(len(item) for name in LIST_FIELDS for item in getattr(self, name))
+        total = sum(len(item) for name in TOKEN_LIST_FIELDS for item in getattr(self, name))
         if total > MAX_TOKEN_LIST_CHARACTERS:
             raise PydanticCustomError(
                 "too_long",

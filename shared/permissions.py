@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 
 WILDCARD = "*"
 RESTRICTION_FIELDS = ("scopes", "workspace_ids", "namespace_ids", "environment_ids", "endpoint_paths")
+# Every list a token has: its grants and its restrictions.
+TOKEN_LIST_FIELDS = ("permissions", *RESTRICTION_FIELDS)
 
 
 def grants(held: str, wanted: str) -> bool:

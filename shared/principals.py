@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
+from shared.permissions import TOKEN_LIST_FIELDS
+
 if TYPE_CHECKING:
     from shared.records import TokenRecord
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 ISSUER = "app-tokens"
 # API Gateway passes only strings, numbers and booleans in a context: lists travel space-separated
 # (no permission, scope, resource id or path pattern may contain a space).
-LIST_FIELDS = ("permissions", "scopes", "workspace_ids", "namespace_ids", "environment_ids", "endpoint_paths")
+LIST_FIELDS = TOKEN_LIST_FIELDS
 # Numbers travel as text, "" for none: a limited token must stay limited in what it creates.
 LIMIT_FIELDS = ("rate_limit_rps", "rate_limit_burst")
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.aws import new_dynamodb_client
 from shared.lifecycle import PARENT_REVOKED_REASON
+from shared.permissions import TOKEN_LIST_FIELDS
 from shared.records import (
     Bucket,
     ChildLink,
@@ -78,14 +79,7 @@ GLOBAL_SECONDARY_INDEXES = [
 ]
 _TOKEN_FIELDS = tuple(f.name for f in fields(TokenRecord))
 _INT_FIELDS = {"rate_limit_rps", "rate_limit_burst"}
-_LIST_FIELDS = {
-    "scopes",
-    "permissions",
-    "workspace_ids",
-    "namespace_ids",
-    "environment_ids",
-    "endpoint_paths",
-}
+_LIST_FIELDS = frozenset(TOKEN_LIST_FIELDS)
 
 
 class AppNotRegistered(Exception):

@@ -37,7 +37,8 @@ from typing import Any
 import schemathesis
 
 from shared.lifecycle import SERVICE_REVOKE_REASONS
-from shared.models import LIST_FIELDS, MAX_TOKEN_LIST_CHARACTERS
+from shared.models import MAX_TOKEN_LIST_CHARACTERS
+from shared.permissions import TOKEN_LIST_FIELDS
 
 # The admin token `app-tokens serve` prints lives 365 days; a day ahead is inside every bound.
 _WITHIN_BOUNDS = timedelta(days=1)
@@ -95,7 +96,7 @@ def _fit_create(body: dict[str, Any]) -> None:
     burst = body.get("rate_limit_burst")
     if isinstance(burst, int | float) and not isinstance(burst, bool) and body.get("rate_limit_rps") is None:
         del body["rate_limit_burst"]
-    lists = [body[name] for name in LIST_FIELDS if isinstance(body.get(name), list)]
+    lists = [body[name] for name in TOKEN_LIST_FIELDS if isinstance(body.get(name), list)]
     if not all(isinstance(item, str) for items in lists for item in items):
         return  # schema-invalid: a negative case, left alone
     while sum(len(item) for items in lists for item in items) > MAX_TOKEN_LIST_CHARACTERS:

@@ -14,8 +14,8 @@ import shared.api
 from shared.error_map import MAX_ERROR_BODY_BYTES, MAX_PROBLEMS, validation_response
 from shared.lifecycle import REFRESH_REUSE, SERVICE_REVOKE_REASONS
 from shared.local.events import proxy_event
-from shared.models import LIST_FIELDS, MAX_TOKEN_LIST_CHARACTERS, TokenCreate, TokenRefresh, TokenVerify
-from shared.permissions import path_matches
+from shared.models import MAX_TOKEN_LIST_CHARACTERS, TokenCreate, TokenRefresh, TokenVerify
+from shared.permissions import TOKEN_LIST_FIELDS, path_matches
 from shared.runtime import Runtime
 from shared.services import IssuedToken
 from tests.conftest import APP, ORG, TABLE, TOKENS_URL, LambdaContextStub, Result, call, handler, issue
@@ -126,9 +126,11 @@ def test_the_largest_token_answers_within_64_kib(admin: IssuedToken) -> None:
     }
     scopes: list[str] = body["scopes"]
     for i in range(len(scopes)):  # lengthen scopes (up to 128 characters) until exactly at the budget
-        short = MAX_TOKEN_LIST_CHARACTERS - sum(len(item) for name in LIST_FIELDS for item in body[name])
+        short = MAX_TOKEN_LIST_CHARACTERS - sum(
+            len(item) for name in TOKEN_LIST_FIELDS for item in body[name]
+        )
         scopes[i] += "x" * min(short, 128 - len(scopes[i]))
-    assert sum(len(item) for name in LIST_FIELDS for item in body[name]) == MAX_TOKEN_LIST_CHARACTERS
+    assert sum(len(item) for name in TOKEN_LIST_FIELDS for item in body[name]) == MAX_TOKEN_LIST_CHARACTERS
     result = create(admin.plaintext_token, body)
     assert result.status == 201, result.body
     assert len((result.body or "").encode()) <= 64 * 1024
