@@ -49,6 +49,8 @@ StatusFilter = Literal["active", "expired", "revoked"]
 APP_SK = "APP"
 CREDENTIAL_SK = "CREDENTIAL"
 TOKEN_SK_PREFIX = "TOKEN#"
+# A token's own partition: its credential and its links to the tokens it created.
+TOKEN_PK_PREFIX = "TOKEN#"
 CHILD_SK_PREFIX = "CHILD#"
 OUTBOX_PK_PREFIX = "OUTBOX#"
 TTL_ATTRIBUTE = "purge_at"
@@ -223,9 +225,14 @@ def token_key(org_id: str, app_id: str, token_id: str) -> dict[str, Any]:
     return {"PK": {"S": f"ORG#{org_id}#APP#{app_id}"}, "SK": {"S": TOKEN_SK_PREFIX + token_id}}
 
 
+def token_partition(token_id: str) -> dict[str, str]:
+    """The partition key of a token's own partition."""
+    return {"S": TOKEN_PK_PREFIX + token_id}
+
+
 def credential_key(token_id: str) -> dict[str, Any]:
     """The DynamoDB key of a token's credential item."""
-    return {"PK": {"S": f"TOKEN#{token_id}"}, "SK": {"S": CREDENTIAL_SK}}
+    return {"PK": token_partition(token_id), "SK": {"S": CREDENTIAL_SK}}
 
 
 def expiry_shard(token_id: str) -> str:
@@ -247,7 +254,7 @@ def _to_attribute(value: Any) -> dict[str, Any]:
 
 def link_key(parent_token_id: str, child_token_id: str) -> dict[str, Any]:
     """The DynamoDB key of the link from a token to a token it created."""
-    return {"PK": {"S": f"TOKEN#{parent_token_id}"}, "SK": {"S": CHILD_SK_PREFIX + child_token_id}}
+    return {"PK": token_partition(parent_token_id), "SK": {"S": CHILD_SK_PREFIX + child_token_id}}
 
 
 def link_item(token: TokenRecord, purge_at: int) -> dict[str, Any]:
@@ -265,7 +272,7 @@ def link_from_item(item: Mapping[str, Any]) -> ChildLink:
     """The link a link item holds."""
     cascaded = item.get("cascaded_at")
     return ChildLink(
-        parent_token_id=item["PK"]["S"].removeprefix("TOKEN#"),
+        parent_token_id=item["PK"]["S"].removeprefix(TOKEN_PK_PREFIX),
         org_id=item["org_id"]["S"],
         app_id=item["app_id"]["S"],
         token_id=item["SK"]["S"].removeprefix(CHILD_SK_PREFIX),
@@ -535,7 +542,7 @@ class DynamoDBTokenRepository:
 
     def child_links(self, parent_token_id: str, after: str | None, limit: int) -> LinkPage:
         """See :class:`TokenRepository`. One strongly consistent Query of the parent's own partition."""
-        pk = {"S": f"TOKEN#{parent_token_id}"}
+        pk = token_partition(parent_token_id)
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :child)",

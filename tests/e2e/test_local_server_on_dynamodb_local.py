@@ -6,11 +6,10 @@ import signal
 import time
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import EndpointConnectionError
 
+from shared.local import dynamodb_local
 from tests.e2e import test_local_server as local_server
 
 pytestmark = pytest.mark.dynamodb_local
@@ -23,14 +22,7 @@ def test_serve_on_dynamodb_local_then_ctrl_c_stops_both(tmp_path: Path) -> None:
         endpoint = line.split()[2]
         assert line.endswith("(DynamoDB Local, started by app-tokens)")
         local_server.test_list_create_revoke_over_http(server)  # the same API, unchanged, on AWS's emulator
-        emulator = boto3.client(
-            "dynamodb",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-            config=Config(connect_timeout=2, retries={"max_attempts": 1}),
-        )
+        emulator = dynamodb_local.client(endpoint)
         # What answered was DynamoDB Local (moto has no such table on that port): the API's table.
         assert emulator.list_tables()["TableNames"] == ["app-tokens"]
     finally:
