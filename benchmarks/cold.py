@@ -32,9 +32,9 @@ from benchmarks.scenario import (
     seeded_runtime,
     verify_event,
 )
-from shared.local.embedded import local_aws
-from shared.runtime import Runtime
-from shared.services import IssuedToken
+from devtools.embedded import local_aws
+from shared.entry.runtime import Runtime
+from shared.services.tokens import IssuedToken
 
 CHILD = Path(__file__).with_name("cold_child.py")
 FLOOR = "floor (boto3 + DynamoDB client)"

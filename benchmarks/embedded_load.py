@@ -70,7 +70,7 @@ def start(stderr: Path) -> Running:
     """``app-tokens serve --port 0`` as a subprocess, once its banner is out."""
     with stderr.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "serve", "--port", "0"],
+            [sys.executable, "-m", "devtools.cli", "serve", "--port", "0"],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,

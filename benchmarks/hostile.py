@@ -24,7 +24,7 @@ from moto import mock_aws
 
 from benchmarks.cold_child import LambdaContextStandIn
 from benchmarks.scenario import TOKENS_URL, environment, lambda_environment, seeded_runtime
-from shared.local.events import proxy_event
+from devtools.events import proxy_event
 
 SOME_ID = "0123456789abcdefghjkmnpqrs"
 ROUTES = [

@@ -15,11 +15,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from shared.local.events import proxy_event
-from shared.local.invoke import preserved_environment
-from shared.models import TokenCreate
-from shared.runtime import Runtime, get_runtime, set_runtime
-from shared.services import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
+from devtools.events import proxy_event
+from devtools.invoke import preserved_environment
+from shared.entry.runtime import Runtime, get_runtime, set_runtime
+from shared.http.models import TokenCreate
+from shared.services.tokens import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
 
 ORG = "bench"
 APP = "bench-app"

@@ -17,12 +17,12 @@ from moto import mock_aws
 
 from benchmarks.meter import CallMeter
 from benchmarks.scenario import APP, ORG, TABLE, environment, lambda_environment
-from shared.clock import to_iso
-from shared.crypto import SecretKind, display_prefix, new_token_id
-from shared.records import Credential, LifecycleEvent, TokenRecord
-from shared.repository import DynamoDBTokenRepository, TokenKey, token_items, token_key
-from shared.services import LifetimePolicy
-from shared.sweep import sweep
+from shared.domain.clock import to_iso
+from shared.domain.crypto import SecretKind, display_prefix, new_token_id
+from shared.domain.records import Credential, LifecycleEvent, TokenRecord
+from shared.services.sweep import sweep
+from shared.services.tokens import LifetimePolicy
+from shared.storage.repository import DynamoDBTokenRepository, TokenKey, token_items, token_key
 
 EXPIRED_STEPS = (10, 100, 1_000)
 WARNING_WINDOW = timedelta(days=7)

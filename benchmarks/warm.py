@@ -41,7 +41,7 @@ from benchmarks.scenario import (
     seeded_runtime,
     verify_event,
 )
-from shared.observability import logger
+from shared.domain.observability import logger
 
 # What SPEC.md allows each operation (the caller's last_used_at write, at most once a minute per
 # token, is the one extra call a request may make; the steady state below has none).

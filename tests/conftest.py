@@ -23,13 +23,13 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto import mock_aws
 
-from shared.lifecycle import SOURCE
-from shared.local.events import proxy_event
-from shared.models import TokenCreate
-from shared.repository import DynamoDBTokenRepository
-from shared.runtime import Runtime, set_runtime
-from shared.services import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
-from shared.settings import Settings
+from devtools.events import proxy_event
+from shared.domain.lifecycle import SOURCE
+from shared.domain.settings import Settings
+from shared.entry.runtime import Runtime, set_runtime
+from shared.http.models import TokenCreate
+from shared.services.tokens import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
+from shared.storage.repository import DynamoDBTokenRepository
 from tests.leak_guard import check_table, leak_guard, record_response, summary
 
 TABLE = "app-tokens-test"
@@ -107,7 +107,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def dynamodb_local_endpoint() -> Iterator[str]:
     """DynamoDB Local, started by the project on a free port for the whole session."""
-    from shared.local.dynamodb_local import running
+    from devtools.dynamodb_local import running
 
     with running(0) as endpoint:
         yield endpoint

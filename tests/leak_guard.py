@@ -1,6 +1,6 @@
 """A leak check that runs with every test of the suite, not only the leak tests.
 
-Every secret the service issues (``shared.services.new_secret``) and every keyed hash of one
+Every secret the service issues (``shared.services.tokens.new_secret``) and every keyed hash of one
 (``SecretHasher.hash``) is recorded while a test runs. When it ends:
 
 - no log record (message, extras and exception text, at any level) holds a secret, the
@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from shared import services
-from shared.crypto import SecretHasher
+from shared.domain.crypto import SecretHasher
+from shared.services import tokens as services
 
 HASH_ATTRIBUTES = {"access_hash", "refresh_hash", "previous_refresh_hashes"}
 

@@ -4,9 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.authorizer import AuthorizerConfigurationError, authorize_request
-from shared.observability import count, logger, metrics
-from shared.runtime import get_runtime
+from shared.domain.observability import count, logger, metrics
+from shared.entry.runtime import get_runtime
+from shared.http.authorizer import AuthorizerConfigurationError, authorize_request
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

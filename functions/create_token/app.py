@@ -5,9 +5,9 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api import build_handler
-from shared.observability import logger, metrics
-from shared.routes import CREATE_TOKEN
+from shared.domain.observability import logger, metrics
+from shared.http.api import build_handler
+from shared.http.operations.create_token import CREATE_TOKEN
 
 _handle = build_handler(CREATE_TOKEN)
 

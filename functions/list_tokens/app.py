@@ -5,9 +5,9 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.api import build_handler
-from shared.observability import logger, metrics
-from shared.routes import LIST_TOKENS
+from shared.domain.observability import logger, metrics
+from shared.http.api import build_handler
+from shared.http.operations.list_tokens import LIST_TOKENS
 
 _handle = build_handler(LIST_TOKENS)
 

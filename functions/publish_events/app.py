@@ -4,9 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.observability import logger
-from shared.publisher import publish_stream_batch
-from shared.runtime import get_runtime
+from shared.domain.observability import logger
+from shared.entry.runtime import get_runtime
+from shared.services.publisher import publish_stream_batch
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

@@ -4,9 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.observability import logger, metrics
-from shared.runtime import get_runtime
-from shared.sweep import run_scheduled_sweep, shards_of
+from shared.domain.observability import logger, metrics
+from shared.entry.runtime import get_runtime
+from shared.services.sweep import run_scheduled_sweep, shards_of
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

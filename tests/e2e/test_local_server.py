@@ -20,8 +20,8 @@ from typing import IO, Any
 
 import pytest
 
-from shared.local.server import MAX_BODY_BYTES
-from shared.models import TokenCreate
+from devtools.server import MAX_BODY_BYTES
+from shared.http.models import TokenCreate
 
 TOKENS = "/v1/orgs/demo/apps/demo-app/tokens"
 START_SECONDS = 60  # generous for a loaded CI machine; a healthy start takes two or three
@@ -47,7 +47,7 @@ def _clean_environment() -> dict[str, str]:
 
 def _start(port: int, stderr: IO[str] | int, *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "shared.cli", "serve", "--port", str(port), *options],
+        [sys.executable, "-m", "devtools.cli", "serve", "--port", str(port), *options],
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,

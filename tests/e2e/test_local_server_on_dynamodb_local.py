@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from shared.local import dynamodb_local
+from devtools import dynamodb_local
 from tests.e2e import test_local_server as local_server
 
 pytestmark = pytest.mark.dynamodb_local

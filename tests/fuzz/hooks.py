@@ -36,9 +36,9 @@ from typing import Any
 
 import schemathesis
 
-from shared.lifecycle import SERVICE_REVOKE_REASONS
-from shared.models import MAX_TOKEN_LIST_CHARACTERS
-from shared.permissions import TOKEN_LIST_FIELDS
+from shared.domain.lifecycle import SERVICE_REVOKE_REASONS
+from shared.domain.permissions import TOKEN_LIST_FIELDS
+from shared.http.models import MAX_TOKEN_LIST_CHARACTERS
 
 # The admin token `app-tokens serve` prints lives 365 days; a day ahead is inside every bound.
 _WITHIN_BOUNDS = timedelta(days=1)

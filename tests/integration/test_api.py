@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.crypto import SecretKind, new_secret
-from shared.models import ErrorBody, ValidationErrorBody
-from shared.runtime import Runtime
-from shared.services import IssuedToken
+from shared.domain.crypto import SecretKind, new_secret
+from shared.entry.runtime import Runtime
+from shared.http.models import ErrorBody, ValidationErrorBody
+from shared.services.tokens import IssuedToken
 from tests.conftest import APP, ORG, TOKENS_URL, FakeClock, Result, call, mint_admin
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
@@ -206,7 +206,7 @@ def test_list_500_leaks_nothing(
 
 def test_list_response_model_failure_is_our_500_not_a_422(runtime: Runtime, admin: IssuedToken) -> None:
     """A record our own response model refuses (here, corrupt data) is a 500 that echoes nothing."""
-    from shared.repository import token_key
+    from shared.storage.repository import token_key
 
     item = {
         **token_key(ORG, APP, "zzzzzzzzzzzzzzzzzzzzzzzzzz"),

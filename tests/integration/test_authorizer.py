@@ -1,6 +1,6 @@
 """The Lambda REQUEST authorizer: every code through real API Gateway authorizer events.
 
-The events are built the way API Gateway builds them (``shared.local.events``),
+The events are built the way API Gateway builds them (``devtools.events``),
 and the function under test is ``functions/authorize/app.py`` itself.
 """
 
@@ -13,17 +13,17 @@ from typing import Any, cast
 
 import pytest
 
-from shared.authorizer import (
+from devtools.events import authorizer_event, proxy_event, with_authorizer_context
+from shared.domain.crypto import SecretKind, new_secret, new_token_id
+from shared.entry.runtime import Runtime
+from shared.http.authorizer import (
     AuthorizerConfigurationError,
     RouteRulesInvalid,
     authorize_request,
     route_requirements,
 )
-from shared.crypto import SecretKind, new_secret, new_token_id
-from shared.local.events import authorizer_event, proxy_event, with_authorizer_context
-from shared.repository import DynamoDBTokenRepository
-from shared.runtime import Runtime
-from shared.services import IssuedToken
+from shared.services.tokens import IssuedToken
+from shared.storage.repository import DynamoDBTokenRepository
 from tests.conftest import (
     APP,
     ORG,

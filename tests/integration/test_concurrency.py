@@ -15,12 +15,11 @@ from typing import Any, cast
 
 import pytest
 
-from shared.crypto import parse_secret
-from shared.errors import AuthenticationFailed
-from shared.lifecycle import REVOKED, ROTATED
-from shared.repository import DynamoDBTokenRepository
-from shared.runtime import Runtime
-from shared.services import (
+from shared.domain.crypto import parse_secret
+from shared.domain.errors import AuthenticationFailed
+from shared.domain.lifecycle import REVOKED, ROTATED
+from shared.entry.runtime import Runtime
+from shared.services.tokens import (
     IssuedToken,
     LifetimePolicy,
     list_tokens,
@@ -28,6 +27,7 @@ from shared.services import (
     revoke_token,
     verify_access,
 )
+from shared.storage.repository import DynamoDBTokenRepository
 from tests.conftest import APP, ORG, TABLE, issue
 from tests.invariants import assert_invariants, count_events, table_items
 

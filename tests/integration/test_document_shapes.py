@@ -15,9 +15,9 @@ import pytest
 from botocore.exceptions import ClientError
 from jsonschema import Draft202012Validator
 
-from shared.local.openapi import DOCUMENT
-from shared.runtime import Runtime
-from shared.services import IssuedToken
+from devtools.openapi import DOCUMENT
+from shared.entry.runtime import Runtime
+from shared.services.tokens import IssuedToken
 from tests.conftest import TOKENS_URL, Result, call, issue, mint_admin
 
 SPEC: dict[str, Any] = json.loads(DOCUMENT.read_text())

@@ -17,8 +17,8 @@ import boto3
 import pytest
 
 from functions.publish_events.app import lambda_handler as publish
-from shared.lifecycle import CREATED, REVOKED, ROTATED, SOURCE
-from shared.runtime import Runtime
+from shared.domain.lifecycle import CREATED, REVOKED, ROTATED, SOURCE
+from shared.entry.runtime import Runtime
 from tests.conftest import APP, ORG, TABLE, TOKENS_URL, LambdaContextStub, call, mint_admin
 from tests.integration.test_lifecycle_events import received
 

@@ -21,7 +21,7 @@ from moto import mock_aws
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import Item
 
-from shared.local.moto_dynamodb import EmbeddedMotoServer, SerialisedApp, installed
+from devtools.moto_dynamodb import EmbeddedMotoServer, SerialisedApp, installed
 
 TABLE = "lean"
 SEEDED = 200  # items in the table before the transaction under test

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from shared.local.handlers import load_handler
-from shared.local.invoke import ADMIN_TOKEN_PLACEHOLDER
-from shared.local.template import functions, load_template
-from shared.runtime import Runtime
+from devtools.handlers import load_handler
+from devtools.invoke import ADMIN_TOKEN_PLACEHOLDER
+from devtools.template import functions, load_template
+from shared.entry.runtime import Runtime
 from tests.conftest import LambdaContextStub, assert_event_outcome, mint_admin, with_authorizer_environment
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"

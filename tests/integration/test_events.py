@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from moto.core.base_backend import BackendDict
 
-from shared.cli import main
+from devtools.cli import main
 from tests.conftest import assert_event_outcome
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -76,7 +76,7 @@ def test_an_unusable_event_file_is_a_usage_error(
 def test_an_unreachable_endpoint_is_one_clear_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from shared.local.embedded import free_port
+    from devtools.embedded import free_port
 
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", f"http://127.0.0.1:{free_port()}")  # nobody listens
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")

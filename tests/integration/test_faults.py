@@ -1,7 +1,7 @@
 """DynamoDB faults injected into every call of every endpoint, under botocore's own retries.
 
 The faults go in below botocore's retry layer: moto's ``before-send`` handler on the
-product's own client (``shared.aws.new_dynamodb_client``, with its retry configuration) is
+product's own client (``shared.storage.aws.new_dynamodb_client``, with its retry configuration) is
 replaced by an injector that answers chosen attempts with a throttle, a server error, a read
 timeout or a transaction conflict, and hands every other attempt to moto. So what retries,
 how often and with what backoff is botocore's real behaviour, not a model of it.
@@ -46,13 +46,13 @@ from botocore.httpsession import URLLib3Session
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
-from shared.aws import new_dynamodb_client, new_events_client
-from shared.lifecycle import CREATED, EXPIRED, EXPIRING
-from shared.repository import DynamoDBTokenRepository
-from shared.runtime import Runtime, set_runtime
-from shared.services import IssuedToken, LifetimePolicy
-from shared.settings import Settings
-from shared.sweep import SweepReport, sweep
+from shared.domain.lifecycle import CREATED, EXPIRED, EXPIRING
+from shared.domain.settings import Settings
+from shared.entry.runtime import Runtime, set_runtime
+from shared.services.sweep import SweepReport, sweep
+from shared.services.tokens import IssuedToken, LifetimePolicy
+from shared.storage.aws import new_dynamodb_client, new_events_client
+from shared.storage.repository import DynamoDBTokenRepository
 from tests.conftest import (
     APP,
     HASH_KEY,
@@ -444,7 +444,7 @@ def test_a_fault_in_every_call_of_the_sweep(
     sequence of calls changed from one iteration to the next, and a run could end before any
     transaction stood at the faulted position (a conflict then had nowhere to go).
     """
-    monkeypatch.setattr("shared.repository.expiry_shard", lambda token_id: "00")
+    monkeypatch.setattr("shared.storage.repository.expiry_shard", lambda token_id: "00")
     runtime, injector = faulty.runtime, faulty.injector
     admin = mint_admin(runtime, ORG, APP, ["*"])
     for at_call in range(1, 20):

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-import shared.api
-from shared.error_map import MAX_ERROR_BODY_BYTES, MAX_PROBLEMS, validation_response
-from shared.lifecycle import REFRESH_REUSE, SERVICE_REVOKE_REASONS
-from shared.local.events import proxy_event
-from shared.models import MAX_TOKEN_LIST_CHARACTERS, TokenCreate, TokenRefresh, TokenVerify
-from shared.permissions import TOKEN_LIST_FIELDS, path_matches
-from shared.runtime import Runtime
-from shared.services import IssuedToken
+import shared.http.api
+from devtools.events import proxy_event
+from shared.domain.lifecycle import REFRESH_REUSE, SERVICE_REVOKE_REASONS
+from shared.domain.permissions import TOKEN_LIST_FIELDS, path_matches
+from shared.entry.runtime import Runtime
+from shared.http.error_map import MAX_ERROR_BODY_BYTES, MAX_PROBLEMS, validation_response
+from shared.http.models import MAX_TOKEN_LIST_CHARACTERS, TokenCreate, TokenRefresh, TokenVerify
+from shared.services.tokens import IssuedToken
 from tests.conftest import APP, ORG, TABLE, TOKENS_URL, LambdaContextStub, Result, call, handler, issue
 from tests.integration.test_api import assert_403, assert_422, create, listing, revoke
 from tests.invariants import count_events
@@ -96,7 +96,7 @@ def test_a_body_longer_than_the_largest_valid_one_is_413_unread(
     def never(_: str) -> Any:
         raise AssertionError("an oversized body was parsed")
 
-    monkeypatch.setattr(shared.api, "_parse_json", never)
+    monkeypatch.setattr(shared.http.api, "_parse_json", never)
     raw = '{"k": "' + "x" * model.MAX_BODY_BYTES + '"}'
     token = None if name == "refresh_token" else admin.plaintext_token
     result = call(name, method, path, token=token, raw_body=raw)

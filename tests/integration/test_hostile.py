@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from shared.local.events import proxy_event
-from shared.local.openapi import DOCUMENT
-from shared.models import RequestBody, TokenCreate, TokenRefresh, TokenRevoke, TokenVerify
-from shared.runtime import Runtime
-from shared.services import IssuedToken
+from devtools.events import proxy_event
+from devtools.openapi import DOCUMENT
+from shared.entry.runtime import Runtime
+from shared.http.models import RequestBody, TokenCreate, TokenRefresh, TokenRevoke, TokenVerify
+from shared.services.tokens import IssuedToken
 from tests.conftest import APP, ORG, TOKENS_URL, LambdaContextStub, Result, call, handler, issue
 from tests.integration.test_api import assert_401, assert_422
 
@@ -435,7 +435,7 @@ def test_the_document_refuses_what_the_service_refuses(admin: IssuedToken) -> No
 # ---- nothing internal in any response ----------------------------------------------------------
 
 FAILURES: list[Exception] = [
-    RuntimeError('Traceback (most recent call last): File "/var/task/shared/repository.py", line 1'),
+    RuntimeError('Traceback (most recent call last): File "/var/task/shared/storage/repository.py", line 1'),
     KeyError("access_hash"),
     ValueError("PK ORG#acme#APP#billing SK TOKEN#x in app-tokens-test"),
     RecursionError("maximum recursion depth exceeded"),

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from shared.models import TokenCreate
-from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy, create_token, revoke_token
+from shared.entry.runtime import Runtime
+from shared.http.models import TokenCreate
+from shared.services.tokens import IssuedToken, LifetimePolicy, create_token, revoke_token
 from tests.conftest import FakeClock, Result, call, mint_admin
 
 ORGS = ("acme", "globex")

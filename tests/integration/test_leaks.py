@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from shared.observability import logger
-from shared.repository import DynamoDBTokenRepository
-from shared.runtime import Runtime, set_runtime
-from shared.services import IssuedToken
-from shared.settings import Settings
+from shared.domain.observability import logger
+from shared.domain.settings import Settings
+from shared.entry.runtime import Runtime, set_runtime
+from shared.services.tokens import IssuedToken
+from shared.storage.repository import DynamoDBTokenRepository
 from tests.conftest import HASH_KEY, TABLE, TOKENS_URL, FakeClock, call, mint_admin
 
 
@@ -137,8 +137,8 @@ def test_no_secret_in_powertools_own_debug_logs(
 
 def test_no_repr_holds_a_secret_or_a_hash(runtime: Runtime, admin: IssuedToken) -> None:
     """Whatever holds a secret or its hash prints without it: reprs end up in logs and traces."""
-    from shared.crypto import parse_secret
-    from shared.models import TokenCreated, TokenRefresh, TokenVerify
+    from shared.domain.crypto import parse_secret
+    from shared.http.models import TokenCreated, TokenRefresh, TokenVerify
 
     credential = runtime.repository.get_credential(admin.token.token_id)
     assert credential is not None

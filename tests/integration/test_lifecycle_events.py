@@ -10,10 +10,19 @@ import boto3
 import pytest
 
 from functions.publish_events.app import lambda_handler as publish_handler
-from shared.lifecycle import CREATED, DETAIL_TYPES, EXPIRED, EXPIRING, REFRESH_REUSE, REVOKED, ROTATED, SOURCE
-from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy
-from shared.sweep import sweep
+from shared.domain.lifecycle import (
+    CREATED,
+    DETAIL_TYPES,
+    EXPIRED,
+    EXPIRING,
+    REFRESH_REUSE,
+    REVOKED,
+    ROTATED,
+    SOURCE,
+)
+from shared.entry.runtime import Runtime
+from shared.services.sweep import sweep
+from shared.services.tokens import IssuedToken, LifetimePolicy
 from tests.conftest import TABLE, TOKENS_URL, FakeClock, LambdaContextStub, call
 
 

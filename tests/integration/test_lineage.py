@@ -17,16 +17,16 @@ from typing import Any
 
 import pytest
 
+from devtools.openapi import DOCUMENT
 from functions.publish_events.app import lambda_handler as publish_handler
-from shared import cascade as cascade_module
-from shared.cascade import CASCADE_BOUND
-from shared.lifecycle import CASCADE_PENDING, PARENT_REVOKED_REASON, REVOKED
-from shared.local.openapi import DOCUMENT
-from shared.models import TokenCreate
-from shared.principals import TrustedAuthorizer
-from shared.repository import credential_key, link_key, token_key
-from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy, create_token, revoke_token
+from shared.domain.lifecycle import CASCADE_PENDING, PARENT_REVOKED_REASON, REVOKED
+from shared.domain.principals import TrustedAuthorizer
+from shared.entry.runtime import Runtime
+from shared.http.models import TokenCreate
+from shared.services import cascade as cascade_module
+from shared.services.cascade import CASCADE_BOUND
+from shared.services.tokens import IssuedToken, LifetimePolicy, create_token, revoke_token
+from shared.storage.repository import credential_key, link_key, token_key
 from tests.conftest import (
     APP,
     ORG,

@@ -10,13 +10,13 @@ from typing import Any, cast
 
 import pytest
 
-from shared.clock import to_iso
-from shared.errors import AuthenticationFailed
-from shared.lifecycle import REFRESH_REUSE, ROTATED
-from shared.records import Credential
-from shared.repository import DynamoDBTokenRepository
-from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy, refresh_token
+from shared.domain.clock import to_iso
+from shared.domain.errors import AuthenticationFailed
+from shared.domain.lifecycle import REFRESH_REUSE, ROTATED
+from shared.domain.records import Credential
+from shared.entry.runtime import Runtime
+from shared.services.tokens import IssuedToken, LifetimePolicy, refresh_token
+from shared.storage.repository import DynamoDBTokenRepository
 from tests.conftest import TOKENS_URL, FakeClock, Result, call
 from tests.integration.test_api import assert_401, assert_422
 from tests.invariants import assert_invariants, count_events, table_items

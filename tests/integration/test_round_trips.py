@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from shared.services import IssuedToken
+from shared.services.tokens import IssuedToken
 from tests.conftest import TOKENS_URL, CallLog, FakeClock, call
 from tests.tokens import mistype_last_character
 

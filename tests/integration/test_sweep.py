@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from shared.clock import to_iso
-from shared.crypto import new_token_id
-from shared.errors import AuthenticationFailed
-from shared.lifecycle import EXPIRED, EXPIRING
-from shared.records import Credential
-from shared.repository import EXPIRY_SHARDS, DynamoDBTokenRepository, expiry_shard, token_items
-from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy, authenticate, refresh_token
-from shared.sweep import ALL_SHARDS, SweepReport, shards_of, sweep
+from shared.domain.clock import to_iso
+from shared.domain.crypto import new_token_id
+from shared.domain.errors import AuthenticationFailed
+from shared.domain.lifecycle import EXPIRED, EXPIRING
+from shared.domain.records import Credential
+from shared.entry.runtime import Runtime
+from shared.services.sweep import ALL_SHARDS, SweepReport, shards_of, sweep
+from shared.services.tokens import IssuedToken, LifetimePolicy, authenticate, refresh_token
+from shared.storage.repository import EXPIRY_SHARDS, DynamoDBTokenRepository, expiry_shard, token_items
 from tests.conftest import APP, ORG, TABLE, FakeClock, LambdaContextStub, issue
 
 POLICY = LifetimePolicy()
@@ -111,7 +111,7 @@ def test_warns_once_per_token_inside_the_window(
 def test_revoked_tokens_are_neither_expired_nor_warned(
     runtime: Runtime, admin: IssuedToken, clock: FakeClock
 ) -> None:
-    from shared.services import revoke_token
+    from shared.services.tokens import revoke_token
 
     token = make(runtime, admin, timedelta(days=1))
     revoke_token(runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, token.token.token_id, None)

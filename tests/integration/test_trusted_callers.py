@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from shared.local.events import authorizer_event, proxy_event
-from shared.principals import ClaimNames, TrustedAuthorizer
-from shared.runtime import Runtime
-from shared.services import IssuedToken
+from devtools.events import authorizer_event, proxy_event
+from shared.domain.principals import ClaimNames, TrustedAuthorizer
+from shared.entry.runtime import Runtime
+from shared.services.tokens import IssuedToken
 from tests.conftest import APP, ORG, TOKENS_URL, CallLog, LambdaContextStub, call, handler, issue
 from tests.integration.test_api import assert_401, assert_403, assert_404
 

@@ -7,10 +7,10 @@ from typing import Any, cast
 
 import pytest
 
-from shared.repository import DynamoDBTokenRepository
-from shared.runtime import Runtime
-from shared.services import IssuedToken, LifetimePolicy, revoke_token
-from shared.verification import RequestContext, VerifyCode, verify
+from shared.entry.runtime import Runtime
+from shared.services.tokens import IssuedToken, LifetimePolicy, revoke_token
+from shared.services.verification import RequestContext, VerifyCode, verify
+from shared.storage.repository import DynamoDBTokenRepository
 from tests.conftest import (
     APP,
     ORG,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.crypto import (
+from shared.domain.crypto import (
     BASE62,
     SECRET_LENGTH,
     TOKEN_ID_RANDOM_LENGTH,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.local.dynamodb_local import DynamoDBLocalUnavailable, Installation, _verified, command
-from shared.local.embedded import DYNAMODB_LOCAL, LocalAwsUnavailable, local_aws
+from devtools.dynamodb_local import DynamoDBLocalUnavailable, Installation, _verified, command
+from devtools.embedded import DYNAMODB_LOCAL, LocalAwsUnavailable, local_aws
 
 
 def test_a_tarball_that_is_not_the_pinned_one_is_refused(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from shared.local.openapi import DOCUMENT
+from devtools.openapi import DOCUMENT
 from tests.fuzz.every_operation_answered import unanswered
 
 ANSWERED = """\

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from shared.models import RequestBody, TokenCreate, TokenRefresh, TokenRevoke, TokenVerify
+from shared.http.models import RequestBody, TokenCreate, TokenRefresh, TokenRevoke, TokenVerify
 
 
 def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:

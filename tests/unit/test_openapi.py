@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from shared.cli import main
-from shared.local.openapi import DOCUMENT, build_document, render
-from shared.models import ValidationErrorBody
+from devtools.cli import main
+from devtools.openapi import DOCUMENT, build_document, render
+from shared.http.models import ValidationErrorBody
 
 ERRORS = {"401", "403", "404", "422", "500", "503"}
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from shared.clock import to_iso
-from shared.crypto import SecretKind, new_secret
-from shared.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
-from shared.models import TokenCreate
-from shared.records import TokenRecord
-from shared.runtime import Runtime
-from shared.services import (
+from shared.domain.clock import to_iso
+from shared.domain.crypto import SecretKind, new_secret
+from shared.domain.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
+from shared.domain.records import TokenRecord
+from shared.entry.runtime import Runtime
+from shared.http.models import TokenCreate
+from shared.services.tokens import (
     IssuedToken,
     LifetimePolicy,
     TokenListing,
@@ -22,7 +22,7 @@ from shared.services import (
     list_tokens,
     revoke_token,
 )
-from shared.verification import record_use
+from shared.services.verification import record_use
 from tests.conftest import APP, ORG, FakeClock, mint_admin
 from tests.tokens import mistype_last_character
 

@@ -7,9 +7,9 @@ from typing import Any, cast
 
 import pytest
 
-from shared.principals import ClaimNames, TrustedAuthorizer
-from shared.runtime import Runtime
-from shared.settings import Settings
+from shared.domain.principals import ClaimNames, TrustedAuthorizer
+from shared.domain.settings import Settings
+from shared.entry.runtime import Runtime
 
 
 def test_defaults_trust_no_authorizer() -> None:

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from shared import repository
-from shared.api import Operation
-from shared.authorizer import requirement_for, route_requirements
-from shared.local.template import functions, load_template, routes
-from shared.routes import OPERATIONS
-from shared.sweep import ALL_SHARDS, shards_of
+from devtools.template import functions, load_template, routes
+from shared.http.api import Operation
+from shared.http.authorizer import requirement_for, route_requirements
+from shared.http.catalog import OPERATIONS
+from shared.services.sweep import ALL_SHARDS, shards_of
+from shared.storage import repository
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def test_access_logs_are_on_by_default_and_hold_no_secret(template: dict[str, An
 
 
 def test_every_checkov_skip_says_why_and_rejects_only_a_chosen_check() -> None:
-    from shared.local.template import DEFAULT_TEMPLATE
+    from devtools.template import DEFAULT_TEMPLATE
 
     lines = DEFAULT_TEMPLATE.read_text().splitlines()
     resource = None

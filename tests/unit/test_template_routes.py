@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from shared.local.embedded import use_local_aws_defaults
-from shared.local.server import LocalApi, proxy_reply
-from shared.local.template import Route, TemplateError, functions, load_template, routes
-from shared.models import TokenCreate
-from shared.routes import OPERATIONS
-from shared.runtime import Runtime
-from shared.services import LifetimePolicy, create_token
+from devtools.embedded import use_local_aws_defaults
+from devtools.server import LocalApi, proxy_reply
+from devtools.template import Route, TemplateError, functions, load_template, routes
+from shared.entry.runtime import Runtime
+from shared.http.catalog import OPERATIONS
+from shared.http.models import TokenCreate
+from shared.services.tokens import LifetimePolicy, create_token
 from tests.conftest import TOKENS_URL
 
 SMALL_TEMPLATE = """

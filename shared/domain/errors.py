@@ -1,0 +1,54 @@
+"""The service's failures, as plain exceptions; ``shared.http.error_map`` turns them into responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """Base of every failure the API reports on purpose."""
+
+
+class AuthenticationFailed(ServiceError):
+    """No usable credential. One message for every cause, so it tells an attacker nothing."""
+
+    def __init__(self, reason: str) -> None:
+        # The reason is for our logs only; the response never carries it.
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Forbidden(ServiceError):
+    """The caller is known but lacks ``required_permission`` (``resource:action``)."""
+
+    def __init__(self, required_permission: str) -> None:
+        super().__init__(required_permission)
+        self.required_permission = required_permission
+
+
+class NotFound(ServiceError):
+    """The resource does not exist, or belongs to another organisation (indistinguishably)."""
+
+    def __init__(self, resource_type: str, resource_id: str) -> None:
+        super().__init__(f"{resource_type} {resource_id}")
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+
+
+class PayloadTooLarge(ServiceError):
+    """A request body longer than the largest valid body of its route (413, refused unread)."""
+
+    def __init__(self, max_bytes: int, content_length: int) -> None:
+        super().__init__(f"{content_length} > {max_bytes} bytes")
+        self.max_bytes = max_bytes
+        self.content_length = content_length
+
+
+class InvalidInput(ServiceError):
+    """Input that passed the models but breaks a rule only the service can check (422)."""
+
+    def __init__(
+        self, loc: tuple[str | int, ...], msg: str, error_type: str, value: Any, ctx: dict[str, Any]
+    ) -> None:
+        super().__init__(msg)
+        self.errors = [{"loc": list(loc), "msg": msg, "type": error_type, "input": value, "ctx": ctx}]

@@ -1,0 +1,83 @@
+"""Lifecycle events: published to EventBridge from the outbox items that the table's stream delivers.
+
+Every token change writes its events as outbox items in the same transaction
+(nothing half-done, nothing lost); the publisher function receives each new
+outbox item from the stream, adds the token's current public metadata and puts
+it on the bus, and the stream retries the record until EventBridge has it.
+Credential items, which hold the secret hashes, never become events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from shared.domain.records import LifecycleEvent, TokenRecord
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+
+SOURCE = "app-tokens"
+CREATED = "App Token Created"
+REVOKED = "App Token Revoked"
+ROTATED = "App Token Rotated"
+EXPIRED = "App Token Expired"
+EXPIRING = "App Token Expiring"
+REFRESH_REUSE = "App Token Refresh Reuse Detected"
+DETAIL_TYPES = (CREATED, REVOKED, ROTATED, EXPIRED, EXPIRING, REFRESH_REUSE)
+REFRESH_REUSE_REASON = "refresh_token_reuse"
+# A token revoked because the token that created it was revoked with ``cascade=true``.
+PARENT_REVOKED_REASON = "parent_revoked"
+# Reasons only the service itself writes: a user may not claim them (a 422), so that a reason
+# such as refresh_token_reuse, and the event it raises, always means what it says.
+SERVICE_REVOKE_REASONS = frozenset({REFRESH_REUSE_REASON, PARENT_REVOKED_REASON})
+# In the extra of the revoked event of every token a cascade revoked (the root too): the publisher
+# then revokes that token's live children, so a cascade past the request's bound still finishes.
+CASCADE_MARKER = "cascade"
+# An outbox item the publisher acts on and never puts on the bus: cascade work that no marked
+# revoked event covers (the children of an already revoked token, the rest of a long page).
+CASCADE_PENDING = "App Token Cascade Pending"
+MAX_ENTRIES_PER_CALL = 10
+
+TokenLookup = Callable[[str, str, str], TokenRecord | None]
+
+
+class PublishFailed(Exception):
+    """EventBridge refused some entries; the stream delivers the record again."""
+
+
+def event_detail(event: LifecycleEvent, token: TokenRecord | None) -> dict[str, Any]:
+    """The ``detail`` of an event: ids, time, extra facts and the token's public metadata."""
+    return {
+        "event_id": event.event_id,
+        "org_id": event.org_id,
+        "app_id": event.app_id,
+        "token_id": event.token_id,
+        "occurred_at": event.occurred_at,
+        **event.extra,
+        "token": token.to_public().model_dump(mode="json") if token is not None else None,
+    }
+
+
+def publish(
+    client: EventBridgeClient, bus_name: str, events: Sequence[LifecycleEvent], lookup: TokenLookup
+) -> None:
+    """Put the events on the bus; raise if any was refused, so that the stream retries."""
+    for start in range(0, len(events), MAX_ENTRIES_PER_CALL):
+        chunk = events[start : start + MAX_ENTRIES_PER_CALL]
+        entries: list[Any] = [
+            {
+                "Source": SOURCE,
+                "DetailType": event.detail_type,
+                "Detail": json.dumps(
+                    event_detail(event, lookup(event.org_id, event.app_id, event.token_id)), sort_keys=True
+                ),
+                "EventBusName": bus_name,
+            }
+            for event in chunk
+        ]
+        response = client.put_events(Entries=entries)
+        if response.get("FailedEntryCount", 0):
+            codes = sorted({entry["ErrorCode"] for entry in response["Entries"] if "ErrorCode" in entry})
+            raise PublishFailed(f"EventBridge refused {response['FailedEntryCount']} entries: {codes}")

@@ -1,0 +1,11 @@
+"""Every operation of the management API, for what serves or documents them all (never a Lambda)."""
+
+from shared.http.operations.create_token import CREATE_TOKEN
+from shared.http.operations.list_tokens import LIST_TOKENS
+from shared.http.operations.refresh_token import REFRESH_TOKEN
+from shared.http.operations.revoke_token import REVOKE_TOKEN
+from shared.http.operations.verify_token import VERIFY_TOKEN
+
+OPERATIONS = (LIST_TOKENS, CREATE_TOKEN, REVOKE_TOKEN, REFRESH_TOKEN, VERIFY_TOKEN)
+
+__all__ = ["CREATE_TOKEN", "LIST_TOKENS", "OPERATIONS", "REFRESH_TOKEN", "REVOKE_TOKEN", "VERIFY_TOKEN"]

@@ -1,0 +1,218 @@
+"""The one place where failures become HTTP responses, in the seed's shapes."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from shared.domain.clock import error_timestamp, utc_now
+from shared.domain.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+
+MESSAGES = {
+    401: ("AUTHENTICATION_FAILED", "Authentication required"),
+    403: ("FORBIDDEN", "You don't have permission to perform this action"),
+    404: ("RESOURCE_NOT_FOUND", "The requested resource was not found"),
+    413: ("REQUEST_ENTITY_TOO_LARGE", "The request body is too large"),
+    500: ("INTERNAL_SERVER_ERROR", "An unexpected error occurred"),
+    503: ("SERVICE_UNAVAILABLE", "The service is busy; retry after the time in Retry-After"),
+}
+# Seconds a client should wait after a 503. DynamoDB throttling clears within a second or two
+# (on-demand tables double their capacity quickly), and botocore has already retried three times.
+RETRY_AFTER_SECONDS = 2
+# DynamoDB failures that say "not now" rather than "never": throttling, a busy or failing node,
+# a transaction that lost to a concurrent one. botocore retries them with backoff first; when
+# they persist the client is told to come back (503 with Retry-After), never given a bare 500.
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+        "TransactionConflictException",
+    }
+)
+
+
+def error_response(
+    status: int, details: Mapping[str, Any] | None = None, now: datetime | None = None
+) -> Response[str]:
+    """A 401, 403, 404, 413, 500 or 503 in the seed's error shape (a 503 with ``Retry-After``)."""
+    error, message = MESSAGES[status]
+    body = {
+        "error": error,
+        "message": message,
+        # Details may echo client text (a path, an id): redacted and bounded like any echo.
+        "details": {key: _echo(value) for key, value in (details or {}).items()},
+        "timestamp": error_timestamp(now or utc_now()),
+        "status_code": status,
+    }
+    headers: dict[str, str] | None = None
+    if status == HTTPStatus.UNAUTHORIZED:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif status == HTTPStatus.SERVICE_UNAVAILABLE:
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=_json(body),
+        headers=headers,
+    )
+
+
+# Anything shaped like one of our secrets, wherever it sits in an echoed input, path or key: the
+# type prefix and token id, then the secret and checksum (at most 49 characters, possibly cut
+# short), stopping where the next secret's prefix starts, so that adjacent copies are each caught.
+_SECRET_SHAPE = re.compile(r"a(?:tok|ref)_[0-9a-z]{26}_(?:(?!a(?:tok|ref)_)[0-9A-Za-z]){1,49}")
+REDACTED = "[redacted]"
+
+
+# A 422 echoes what was refused, within bounds: a hostile body may be megabytes long or nested
+# hundreds of levels deep, and its echo must neither blow up the response nor the recursion here.
+ECHO_MAX_CHARS = 1024
+ECHO_MAX_ITEMS = 100
+ECHO_MAX_DEPTH = 16
+TRUNCATED = "[truncated]"
+# A 422 lists the first problems only, and no error body outgrows the response budget: a body of
+# 400,000 unknown keys must not become a 48 MB answer (API Gateway's limit is 6 MB).
+MAX_PROBLEMS = 50
+MAX_ERROR_BODY_BYTES = 64 * 1024
+# An echoed input or context costs at most this many bytes of JSON; beyond, it is cut.
+ECHO_MAX_BYTES = 1024
+# Location parts and messages are ours or the client's keys: kept short too.
+LOCATION_MAX_CHARS = 128
+MESSAGE_MAX_CHARS = 512
+
+
+def redact(text: str, max_chars: int = ECHO_MAX_CHARS) -> str:
+    """``text`` with every secret-shaped substring replaced, then cut to ``max_chars``.
+
+    Redacted before it is cut, so that a cut can never leave part of a secret behind. Every
+    echo of client text (inputs, keys, paths, ids) and every logged path goes through here.
+    """
+    text = _SECRET_SHAPE.sub(REDACTED, text)
+    return text if len(text) <= max_chars else text[:max_chars] + TRUNCATED
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """The echoed input, JSON-safe and bounded, with secret-shaped text redacted.
+
+    A 422 must not carry a secret, nor grow with a hostile input.
+    """
+    if depth > ECHO_MAX_DEPTH:
+        return TRUNCATED
+    if isinstance(value, float) and not math.isfinite(value):
+        value = str(value)  # NaN and Infinity are not JSON (RFC 8259): echoed as text
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, int | float | bool):
+        return value
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+        echoed = {redact(str(key)): _jsonable(item, depth + 1) for key, item in pairs[:ECHO_MAX_ITEMS]}
+        if len(pairs) > ECHO_MAX_ITEMS:
+            echoed[TRUNCATED] = len(pairs) - ECHO_MAX_ITEMS
+        return echoed
+    if isinstance(value, list | tuple):
+        items = [_jsonable(item, depth + 1) for item in value[:ECHO_MAX_ITEMS]]
+        return [*items, TRUNCATED] if len(value) > ECHO_MAX_ITEMS else items
+    return _jsonable(str(value), depth)
+
+
+def _echo(value: Any) -> Any:
+    """An echo within ``ECHO_MAX_BYTES`` of JSON: the value, or its JSON text cut short.
+
+    An object stays an object (``{"[truncated]": text}``), so that ``ctx`` keeps its type.
+    """
+    echoed = _jsonable(value)
+    text = _json(echoed)
+    if len(text) <= ECHO_MAX_BYTES:
+        return echoed
+    cut = text[:ECHO_MAX_BYTES] + TRUNCATED  # the text was redacted above: a cut reveals nothing
+    return {TRUNCATED: cut} if isinstance(echoed, dict) else cut
+
+
+def _json(value: Any) -> str:
+    # Strict RFC 8259: a NaN or Infinity that slipped through is a bug to fail on, not to send.
+    return json.dumps(value, allow_nan=False)
+
+
+def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "loc": [
+            part if isinstance(part, int) else redact(str(part), LOCATION_MAX_CHARS)
+            for part in list(error.get("loc", ()))[:ECHO_MAX_DEPTH]
+        ],
+        "msg": redact(str(error.get("msg", "Invalid input")), MESSAGE_MAX_CHARS),
+        "type": redact(str(error.get("type", "value_error")), LOCATION_MAX_CHARS),
+        "input": _echo(error.get("input")),
+        "ctx": _echo(error.get("ctx") or {}),
+    }
+
+
+def validation_response(errors: Iterable[Mapping[str, Any]]) -> Response[str]:
+    """A 422 in FastAPI's shape: every item has ``loc``, ``msg``, ``type``, ``input`` and ``ctx``.
+
+    The first ``MAX_PROBLEMS`` problems, in order, as many as fit in ``MAX_ERROR_BODY_BYTES``.
+    """
+    detail: list[str] = []
+    size = len('{"detail": []}')
+    for error in itertools.islice(errors, MAX_PROBLEMS):
+        item = _json(_problem(error))
+        if detail and size + len(item) + 2 > MAX_ERROR_BODY_BYTES:
+            break
+        detail.append(item)
+        size += len(item) + 2
+    return Response(
+        status_code=HTTPStatus.UNPROCESSABLE_ENTITY,
+        content_type=content_types.APPLICATION_JSON,
+        body='{"detail": [' + ", ".join(detail) + "]}",
+    )
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether a failure of DynamoDB (or of the network to it) may pass if the client retries.
+
+    Throttling, server errors, timeouts, dropped connections and transactions cancelled only
+    because they conflicted with another one. A transaction cancelled by one of our own
+    conditions is not transient: the use cases handle those before they get here.
+    """
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(error, ConnectionError | HTTPClientError):
+        return True  # timeouts and dropped connections, after botocore's own retries
+    if not isinstance(error, ClientError):
+        return False
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in TRANSIENT_ERROR_CODES:
+        return True
+    reasons = error.response.get("CancellationReasons") or []
+    codes = {reason.get("Code") for reason in reasons} - {None, "None"}
+    return code == "TransactionCanceledException" and bool(codes) and codes <= {"TransactionConflict"}
+
+
+def to_response(error: Exception) -> Response[str]:
+    """The response for any failure; anything unforeseen is a bare 500 that leaks nothing."""
+    if isinstance(error, InvalidInput):
+        return validation_response(error.errors)
+    details: dict[str, Any] = {}
+    if isinstance(error, AuthenticationFailed):
+        status = 401
+    elif isinstance(error, Forbidden):
+        status, details = 403, {"required_permission": error.required_permission}
+    elif isinstance(error, NotFound):
+        status, details = 404, {"resource_type": error.resource_type, "resource_id": error.resource_id}
+    elif isinstance(error, PayloadTooLarge):
+        status, details = 413, {"max_bytes": error.max_bytes, "content_length": error.content_length}
+    else:
+        status = 503 if is_transient(error) else 500
+    return error_response(status, details)

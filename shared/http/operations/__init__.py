@@ -1,0 +1,1 @@
+"""One module per operation: its route, its permission and its OpenAPI metadata side by side."""

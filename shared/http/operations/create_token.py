@@ -1,0 +1,69 @@
+"""Create App Token: a new token and its secrets, shown once."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from shared.domain.observability import count, logger, traced
+from shared.http.api import Operation, request_scope
+from shared.http.models import (
+    TokenCreate,
+    TokenCreated,
+)
+from shared.http.operations.common import (
+    SECURITY,
+    TOKENS_PATH,
+    AppId,
+    OrgId,
+    caller,
+    responses,
+)
+from shared.services.tokens import (
+    PERMISSION_CREATE,
+    create_token,
+)
+
+create_router = Router()
+
+
+@create_router.post(
+    TOKENS_PATH,
+    summary="Create App Token",
+    operation_id="createAppToken",
+    description="Issue a token for the caller's user; the plaintext secrets are in this response only. "
+    "Needs `app_tokens:create`, and every permission and restriction it grants.",
+    responses=responses({201: {"description": "The new token and its secrets, shown once."}}),
+    security=SECURITY,
+    tags=["App Tokens"],
+)
+def create_app_token(
+    org_id: OrgId, app_id: AppId, body: Annotated[TokenCreate, Body()]
+) -> Response[TokenCreated]:
+    """Create App Token."""
+    runtime = request_scope().runtime
+    with traced("create_token"):
+        issued = create_token(
+            runtime.repository,
+            runtime.hasher,
+            runtime.clock,
+            runtime.lifetimes,
+            caller(),
+            org_id,
+            app_id,
+            body,
+        )
+    logger.info("token created", extra={"token_id": issued.token.token_id, "app_id": app_id})
+    count("TokensCreated")
+    created = TokenCreated(
+        token=issued.token.to_public(),
+        plaintext_token=issued.plaintext_token,
+        refresh_token_plaintext=issued.refresh_token_plaintext,
+    )
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
+
+
+CREATE_TOKEN = Operation(name="create_token", permission=PERMISSION_CREATE, router=create_router)

@@ -1,0 +1,67 @@
+"""List App Tokens: one page of an app's tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from shared.domain.observability import traced
+from shared.http.api import Operation, request_scope
+from shared.http.models import (
+    TokensPublic,
+)
+from shared.http.operations.common import (
+    SECURITY,
+    TOKENS_PATH,
+    AppId,
+    OrgId,
+    caller,
+    responses,
+)
+from shared.services.tokens import (
+    PERMISSION_LIST,
+    list_tokens,
+)
+from shared.storage.repository import StatusFilter
+
+list_router = Router()
+
+
+@list_router.get(
+    TOKENS_PATH,
+    summary="List App Tokens",
+    operation_id="listAppTokens",
+    description="The app's tokens, newest first, one page at a time. Needs `app_tokens:list`.",
+    responses=responses({200: {"description": "One page of tokens."}}),
+    security=SECURITY,
+    tags=["App Tokens"],
+)
+def list_app_tokens(
+    org_id: OrgId,
+    app_id: AppId,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
+    next_token: Annotated[
+        str | None, Query(max_length=1024, description="The cursor from the previous page.")
+    ] = None,
+    status: Annotated[StatusFilter | None, Query(description="Only tokens in this state.")] = None,
+) -> TokensPublic:
+    """List App Tokens."""
+    runtime = request_scope().runtime
+    with traced("list_tokens"):
+        listing = list_tokens(
+            runtime.repository,
+            runtime.hasher,
+            runtime.clock,
+            caller(),
+            org_id,
+            app_id,
+            limit=limit,
+            next_token=next_token,
+            status=status,
+        )
+    return TokensPublic(tokens=[token.to_public() for token in listing.tokens], next_token=listing.next_token)
+
+
+LIST_TOKENS = Operation(name="list_tokens", permission=PERMISSION_LIST, router=list_router)

@@ -1,0 +1,81 @@
+"""Verify App Token: may this token make this request?"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from shared.domain.errors import NotFound
+from shared.domain.observability import logger, traced
+from shared.http.api import Operation, request_scope
+from shared.http.models import (
+    RateLimitPublic,
+    TokenVerification,
+    TokenVerify,
+)
+from shared.http.operations.common import (
+    SECURITY,
+    TOKENS_PATH,
+    AppId,
+    OrgId,
+    caller,
+    responses,
+)
+from shared.services.tokens import (
+    PERMISSION_VERIFY,
+)
+from shared.services.verification import RequestContext, verify
+
+verify_router = Router()
+
+
+@verify_router.post(
+    TOKENS_PATH + "/verify",
+    summary="Verify App Token",
+    operation_id="verifyAppToken",
+    description="Decide whether a token may make a request (method, path, scopes, permission, workspace, "
+    "namespace, environment), for services not behind API Gateway. Always 200 for a decision: an "
+    "invalid token is `valid: false` with a code and no metadata. Enforces the token's rate limit. "
+    "Needs `app_tokens:verify`.",
+    responses=responses({200: {"description": "The verdict."}}),
+    security=SECURITY,
+    tags=["App Tokens"],
+)
+def verify_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenVerify, Body()]) -> TokenVerification:
+    """Verify App Token."""
+    scope = request_scope()
+    if caller().org_id != org_id:
+        raise NotFound("app", app_id)
+    runtime = scope.runtime
+    context = RequestContext(
+        method=body.method,
+        path=body.path,
+        scopes=tuple(body.scopes),
+        permission=body.permission,
+        workspace_id=body.workspace_id,
+        namespace_id=body.namespace_id,
+        environment_id=body.environment_id,
+    )
+    with traced("verify_token"):
+        verdict = verify(
+            runtime.repository,
+            runtime.hasher,
+            runtime.clock,
+            body.token,
+            context,
+            org_id=org_id,
+            app_id=app_id,
+        )
+    logger.info("token verified", extra={"code": verdict.code.value, "app_id": app_id})
+    rate_limit = verdict.rate_limit
+    return TokenVerification(
+        valid=verdict.valid,
+        code=verdict.code.value,
+        token=verdict.token.to_public() if verdict.valid and verdict.token else None,
+        rate_limit=RateLimitPublic(**vars(rate_limit)) if rate_limit and verdict.token else None,
+    )
+
+
+VERIFY_TOKEN = Operation(name="verify_token", permission=PERMISSION_VERIFY, router=verify_router)

@@ -1,0 +1,200 @@
+"""The one verification core: is this token good for this request, and if not, why.
+
+The management API's authentication, the verify endpoint and (later) the Lambda
+authorizer all decide with :func:`verify`, so the rules cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from shared.domain.clock import Clock, to_iso
+from shared.domain.crypto import SecretHasher, SecretKind, parse_secret
+from shared.domain.observability import logger
+from shared.domain.permissions import bucket_size, has_permission, path_matches
+from shared.domain.records import Credential, TokenRecord
+from shared.storage.repository import TokenRepository
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class VerifyCode(StrEnum):
+    """Why a token is, or is not, good for a request."""
+
+    VALID = "VALID"
+    MALFORMED = "MALFORMED"
+    NOT_FOUND = "NOT_FOUND"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+    FORBIDDEN_PATH = "FORBIDDEN_PATH"
+    INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
+    FORBIDDEN_RESOURCE = "FORBIDDEN_RESOURCE"
+    RATE_LIMITED = "RATE_LIMITED"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the caller wants to do with the token; every part optional."""
+
+    method: str | None = None
+    path: str | None = None
+    scopes: tuple[str, ...] = ()
+    permission: str | None = None
+    workspace_id: str | None = None
+    namespace_id: str | None = None
+    environment_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RateLimitState:
+    """The token's bucket after this request: its size, what is left, and when it is full again."""
+
+    limit: int
+    remaining: int
+    reset: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The decision; ``token`` only when the token is ours, live and in the asked org and app."""
+
+    code: VerifyCode
+    token: TokenRecord | None = None
+    rate_limit: RateLimitState | None = None
+
+    @property
+    def valid(self) -> bool:
+        """Whether the request may go ahead."""
+        return self.code is VerifyCode.VALID
+
+
+def _restriction_code(token: TokenRecord, context: RequestContext) -> VerifyCode | None:
+    if token.endpoint_paths and (
+        context.path is None
+        or not any(path_matches(pattern, context.path) for pattern in token.endpoint_paths)
+    ):
+        return VerifyCode.FORBIDDEN_PATH
+    if token.scopes and any(scope not in token.scopes for scope in context.scopes):
+        return VerifyCode.INSUFFICIENT_SCOPE
+    if context.permission is not None and not has_permission(token.permissions, context.permission):
+        return VerifyCode.INSUFFICIENT_SCOPE
+    for allowed, asked in (
+        (token.workspace_ids, context.workspace_id),
+        (token.namespace_ids, context.namespace_id),
+        (token.environment_ids, context.environment_id),
+    ):
+        if allowed and asked is not None and asked not in allowed:
+            return VerifyCode.FORBIDDEN_RESOURCE
+    return None
+
+
+def bucket_capacity(token: TokenRecord) -> int:
+    """How many requests a full bucket allows at once (the burst, or one second's worth).
+
+    Exactly what the token shows: a burst below the rate is a smaller bucket, not raised.
+    """
+    return bucket_size(token.rate_limit_rps, token.rate_limit_burst) or 1
+
+
+def take_from_bucket(
+    repository: TokenRepository, credential: Credential, now: datetime
+) -> tuple[bool, RateLimitState]:
+    """Spend one request from the token's bucket, if it holds one.
+
+    A token bucket refilled at ``rate_limit_rps`` per second up to the burst, kept on
+    the credential item and written under a version condition, so that containers
+    racing on one bucket can never spend more than it holds.
+    """
+    token = credential.token
+    rate = float(token.rate_limit_rps or 0)
+    capacity = bucket_capacity(token)
+    now_ms = int(now.timestamp() * 1000)
+    bucket = credential.bucket
+    for _ in range(3):
+        level = float(capacity)
+        if bucket is not None:
+            level = min(float(capacity), bucket.level + (now_ms - bucket.at_ms) / 1000 * rate)
+        if level < 1:
+            return False, RateLimitState(capacity, 0, to_iso(now + timedelta(seconds=(1 - level) / rate)))
+        left = level - 1
+        bucket = repository.spend_from_bucket(
+            token.token_id, left, now_ms, bucket.version if bucket is not None else None
+        )
+        if bucket is None:
+            full_again = now + timedelta(seconds=(capacity - left) / rate)
+            return True, RateLimitState(capacity, math.floor(left), to_iso(full_again))
+        # Another container spent first: decide again on the state it left.
+    # Still contended after three tries: refuse rather than risk spending what is not there.
+    return False, RateLimitState(capacity, 0, to_iso(now))
+
+
+def record_use(repository: TokenRepository, clock: Clock, token: TokenRecord) -> bool:
+    """Note that ``token`` was used, at most once a minute (one conditional write, best effort)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    now = clock()
+    not_since = to_iso(now - LAST_USED_RESOLUTION)
+    if token.last_used_at is not None and token.last_used_at >= not_since:
+        return False
+    try:
+        return repository.record_use(token, to_iso(now), not_since)
+    except (BotoCoreError, ClientError) as error:
+        # last_used_at is advisory; failing to note it must not fail the request.
+        logger.warning("could not record token use", extra={"error_type": type(error).__name__})
+        return False
+
+
+def _identify(
+    repository: TokenRepository, hasher: SecretHasher, presented: str, org_id: str | None, app_id: str | None
+) -> Credential | VerifyCode:
+    """The credential behind a presented token, or why there is none to speak of."""
+    parsed = parse_secret(presented.strip())
+    if parsed is None or parsed.kind is not SecretKind.ACCESS:
+        return VerifyCode.MALFORMED
+    credential = repository.get_credential(parsed.token_id)
+    if credential is None or not hasher.matches(parsed.plaintext, credential.access_hash):
+        return VerifyCode.NOT_FOUND
+    token = credential.token
+    if (org_id is not None and token.org_id != org_id) or (app_id is not None and token.app_id != app_id):
+        return VerifyCode.NOT_FOUND  # another org's or app's token is answered as if it did not exist
+    return credential
+
+
+def verify(
+    repository: TokenRepository,
+    hasher: SecretHasher,
+    clock: Clock,
+    presented: str,
+    context: RequestContext,
+    *,
+    org_id: str | None = None,
+    app_id: str | None = None,
+    enforce_rate_limit: bool = True,
+) -> Verdict:
+    """Decide whether ``presented`` may make the request ``context`` describes.
+
+    One strongly consistent read; one conditional write more for a token with a
+    rate limit. A token of another org or app is ``NOT_FOUND``, as if it did not exist.
+    """
+    found = _identify(repository, hasher, presented, org_id, app_id)
+    if isinstance(found, VerifyCode):
+        return Verdict(found)
+    token = found.token
+    now = clock()
+    if token.revoked_at is not None:
+        return Verdict(VerifyCode.REVOKED)
+    if token.is_expired(to_iso(now)):
+        return Verdict(VerifyCode.EXPIRED)
+    refused = _restriction_code(token, context)
+    if refused is not None:
+        return Verdict(refused, token)
+    state = None
+    if token.rate_limit_rps and enforce_rate_limit:
+        allowed, state = take_from_bucket(repository, found, now)
+        if not allowed:
+            return Verdict(VerifyCode.RATE_LIMITED, token, state)
+    record_use(repository, clock, token)
+    return Verdict(VerifyCode.VALID, token, state)
