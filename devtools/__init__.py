@@ -1,1 +1,1 @@
-"""Local, Docker-free running: events from HTTP requests, the embedded server, the CLI's helpers."""
+"""Dev tooling, never shipped to Lambda: the local server, the embedded database, invoke, the CLI."""

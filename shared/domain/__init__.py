@@ -1,1 +1,4 @@
-"""domain"""
+"""The domain: token records, permissions and restrictions, secrets, the clock, errors and events.
+
+The lowest layer: it imports no other layer of ``shared``.
+"""

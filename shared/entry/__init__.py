@@ -1,1 +1,1 @@
-"""entry"""
+"""The entry points' side: the composition root that builds the collaborators from the settings."""
