@@ -225,19 +225,14 @@ def test_every_known_violation_still_exists(allowed: frozenset[str]) -> None:
     assert not gone, "\n".join(["fixed, so delete from KNOWN_VIOLATIONS:", *gone])
 
 
-def test_the_graph_sees_every_module_and_kind_of_import() -> None:
+def test_the_graph_sees_every_shipped_module() -> None:
+    # The kinds of import (in functions, under TYPE_CHECKING, relative) are the planted tests' below.
     modules = shipped_modules(ROOT)
     assert "shared.entry.runtime" in modules and "functions.create_token.app" in modules
-    edges = {
-        (found.importer, found.imported, found.type_checking)
-        for module, path in modules.items()
-        for found in imports_of(module, path, modules)
-    }
-    # A module-level import, a function-level one (error_map imports botocore in a function) and
-    # a TYPE_CHECKING one: the three kinds the rules must all see.
-    assert ("shared.entry.runtime", "shared.domain.settings", False) in edges
-    assert ("shared.http.error_map", "botocore.exceptions", False) in edges
-    assert ("shared.storage.aws", "mypy_boto3_dynamodb", True) in edges
+    assert len(modules) == len([*ROOT.glob("shared/**/*.py"), *ROOT.glob("functions/**/*.py")])
+    assert any(
+        found.type_checking for module, path in modules.items() for found in imports_of(module, path, modules)
+    )
     assert {"pydantic", "pydantic_core", "aws_lambda_powertools"} <= layer_distributions()
 
 
