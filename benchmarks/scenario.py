@@ -17,6 +17,7 @@ from typing import Any
 
 from devtools.events import proxy_event
 from devtools.invoke import preserved_environment
+from devtools.table import create_runtime_table
 from shared.entry.runtime import Runtime, get_runtime, set_runtime
 from shared.http.models import TokenCreate
 from shared.services.tokens import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
@@ -68,7 +69,7 @@ def environment(variables: dict[str, str]) -> Iterator[None]:
 def seeded_runtime() -> tuple[Runtime, IssuedToken]:
     """The process's runtime on a fresh table, the app registered, and an admin token holding ``*``."""
     runtime = get_runtime()
-    runtime.repository.create_table()
+    create_runtime_table(runtime)
     admin = bootstrap_admin(
         runtime.repository,
         runtime.hasher,

@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from benchmarks.meter import CallMeter
 from benchmarks.scenario import APP, ORG, TABLE, environment, lambda_environment
+from devtools.table import create_table
 from shared.domain.clock import to_iso
 from shared.domain.crypto import SecretKind, display_prefix, new_token_id
 from shared.domain.records import Credential, LifecycleEvent, TokenRecord
@@ -96,7 +97,7 @@ def measure(
     steps: list[dict[str, Any]] = []
     with environment(lambda_environment()), mock_aws():
         repository = _IndexOnlyRetirements(TABLE)
-        repository.create_table()
+        create_table(repository.client, repository.table_name)
         client: Any = repository.client
         # Live tokens expire beyond the warning window, so the sweep has nothing to say about them.
         _load(client, [_credential(now, now + timedelta(days=200)) for _ in range(live)], metadata_only=True)
@@ -106,7 +107,7 @@ def measure(
             steps.append({"live": live, "expired": expired, **_sweep_once(repository, meter, now)})
     with environment(lambda_environment()), mock_aws():
         real = DynamoDBTokenRepository(TABLE)
-        real.create_table()
+        create_table(real.client, real.table_name)
         _load(real.client, _expired(now, transactions))
         retirements = {"expired": transactions, **_sweep_once(real, CallMeter().attach(real.client), now)}
     return {"live_tokens": live, "steps": steps, "retirements": retirements}

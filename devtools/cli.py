@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from devtools.table import create_runtime_table
 from shared.entry.runtime import get_runtime
 from shared.http.models import ID_PATTERN
 from shared.services.tokens import bootstrap_admin
@@ -31,7 +32,7 @@ def _emit(payload: object) -> None:
 def cmd_table_create(_: argparse.Namespace) -> int:
     """Create the table named by TABLE_NAME if it does not exist."""
     runtime = get_runtime()
-    created = runtime.repository.create_table()
+    created = create_runtime_table(runtime)
     _emit({"table": runtime.settings.table_name, "created": created})
     return 0
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from devtools.table import create_runtime_table
 from shared.entry.runtime import get_runtime, set_runtime
 from shared.services.tokens import IssuedToken, bootstrap_admin
 
@@ -154,7 +155,7 @@ def prepare_table(aws: LocalAws) -> IssuedToken | None:
 
     runtime = get_runtime()
     try:
-        runtime.repository.create_table()
+        create_runtime_table(runtime)
         if not aws.embedded:
             return None
         return bootstrap_admin(

@@ -281,8 +281,3 @@ def functions(template: dict[str, Any]) -> dict[str, FunctionSpec]:
         for logical_id, resource in (template.get("Resources") or {}).items()
         if resource.get("Type") == "AWS::Serverless::Function"
     }
-
-
-def routes(template: dict[str, Any]) -> list[Route]:
-    """Every API route of the template."""
-    return [route for spec in functions(template).values() for route in spec.routes]

@@ -94,7 +94,7 @@ report_sizes() {
 }
 
 # What must (and must not) be in the artifacts: the layer carries the shared package and its
-# dependencies with pydantic-core compiled for arm64; nothing carries boto3, botocore or tests.
+# dependencies with pydantic-core compiled for arm64; nothing carries boto3, botocore, tests or devtools.
 check_artifacts() {
   local build_dir="$ROOT/.aws-sam/build" site="$ROOT/.aws-sam/build/SharedLayer/python" name
   for name in shared aws_lambda_powertools pydantic pydantic_core; do
@@ -106,11 +106,11 @@ check_artifacts() {
   found="$(find "$build_dir" -mindepth 2 -type d \( -iname 'boto3' -o -iname 'boto3-*' \
     -o -iname 'botocore' -o -iname 'botocore-*' -o -iname 's3transfer' -o -iname 's3transfer-*' \) -print)"
   [[ -z "$found" ]] || die "boto3/botocore (the Lambda runtime's own) found in the artifacts: $found"
-  # The project's tests, wherever they would land: beside a handler or at the top of a layer.
-  found="$(find "$build_dir"/*/ "$build_dir"/*/python/ -maxdepth 1 \( -name tests -o -name 'test_*.py' \
-    -o -name conftest.py \) -print 2>/dev/null || true)"
-  [[ -z "$found" ]] || die "test code found in the artifacts: $found"
-  log "artifacts checked: shared, aws_lambda_powertools, pydantic, pydantic_core (aarch64) in the layer; no boto3, botocore or tests"
+  # The project's tests and dev tooling, wherever they would land: beside a handler or atop a layer.
+  found="$(find "$build_dir"/*/ "$build_dir"/*/python/ -maxdepth 1 \( -name tests -o -name devtools \
+    -o -name benchmarks -o -name 'test_*.py' -o -name conftest.py \) -print 2>/dev/null || true)"
+  [[ -z "$found" ]] || die "test or dev code found in the artifacts: $found"
+  log "artifacts checked: shared, aws_lambda_powertools, pydantic, pydantic_core (aarch64) in the layer; no boto3, botocore, tests or devtools"
 }
 
 build() {

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto import mock_aws
 
 from devtools.events import proxy_event
+from devtools.table import create_table
 from shared.domain.lifecycle import SOURCE
 from shared.domain.settings import Settings
 from shared.entry.runtime import Runtime, set_runtime
@@ -187,7 +188,7 @@ def race_client(dynamodb: Any, backend: str) -> Any:
 @pytest.fixture
 def repository(dynamodb: Any) -> DynamoDBTokenRepository:
     repo = DynamoDBTokenRepository(TABLE, dynamodb)
-    repo.create_table()
+    create_table(repo.client, repo.table_name)
     return repo
 
 

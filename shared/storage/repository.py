@@ -62,23 +62,6 @@ EXPIRING_INDEX = "ExpiringIndex"
 # ever one hot partition. Changing it needs a migration of the shard attributes.
 EXPIRY_SHARDS = 16
 
-# The table's shape. template.yaml declares the same; a test keeps the two in step.
-KEY_SCHEMA = [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}]
-ATTRIBUTE_DEFINITIONS = [
-    {"AttributeName": name, "AttributeType": "S"}
-    for name in ("PK", "SK", "expiry_shard", "warning_shard", "expires_at")
-]
-GLOBAL_SECONDARY_INDEXES = [
-    {
-        "IndexName": index,
-        "KeySchema": [
-            {"AttributeName": shard_attribute, "KeyType": "HASH"},
-            {"AttributeName": "expires_at", "KeyType": "RANGE"},
-        ],
-        "Projection": {"ProjectionType": "KEYS_ONLY"},
-    }
-    for index, shard_attribute in ((EXPIRY_INDEX, "expiry_shard"), (EXPIRING_INDEX, "warning_shard"))
-]
 _TOKEN_FIELDS = tuple(f.name for f in fields(TokenRecord))
 _INT_FIELDS = {"rate_limit_rps", "rate_limit_burst"}
 _LIST_FIELDS = frozenset(TOKEN_LIST_FIELDS)
@@ -210,9 +193,6 @@ class TokenRepository(Protocol):
 
     def register_app(self, org_id: str, app_id: str, registered_at: str) -> bool:
         """Register an app; ``False`` when it already was."""
-
-    def create_table(self) -> bool:
-        """Create the table if it does not exist (local and test use); ``False`` when it did."""
 
 
 def app_key(org_id: str, app_id: str) -> dict[str, Any]:
@@ -820,25 +800,6 @@ class DynamoDBTokenRepository:
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
-        return True
-
-    def create_table(self) -> bool:
-        """Create the table (local and test use; in AWS the stack owns it). ``False`` if it exists."""
-        try:
-            self.client.create_table(
-                TableName=self.table_name,
-                KeySchema=KEY_SCHEMA,  # type: ignore[arg-type]
-                AttributeDefinitions=ATTRIBUTE_DEFINITIONS,  # type: ignore[arg-type]
-                GlobalSecondaryIndexes=GLOBAL_SECONDARY_INDEXES,  # type: ignore[arg-type]
-                BillingMode="PAY_PER_REQUEST",
-            )
-        except self.client.exceptions.ResourceInUseException:
-            return False
-        self.client.get_waiter("table_exists").wait(TableName=self.table_name)
-        self.client.update_time_to_live(
-            TableName=self.table_name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
-        )
         return True
 
 

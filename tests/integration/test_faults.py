@@ -46,6 +46,7 @@ from botocore.httpsession import URLLib3Session
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
+from devtools.table import create_table
 from shared.domain.lifecycle import CREATED, EXPIRED, EXPIRING
 from shared.domain.settings import Settings
 from shared.entry.runtime import Runtime, set_runtime
@@ -253,7 +254,7 @@ def faulty(
     # botocore sleeps between attempts; the length is recorded (it proves backoff) but not slept.
     monkeypatch.setattr("botocore.endpoint.time.sleep", sleeps.append)
     repository = DynamoDBTokenRepository(TABLE, client)
-    repository.create_table()
+    create_table(repository.client, repository.table_name)
     runtime = Runtime(
         settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository, clock=clock
     )
@@ -543,7 +544,7 @@ def test_the_key_store_down_at_cold_start_is_a_clean_500_then_recovers(
     monkeypatch.setattr("botocore.endpoint.time.sleep", lambda _: None)  # SSM's own retries, unslept
     dynamodb = boto3.client("dynamodb", region_name="us-east-1")
     repository = DynamoDBTokenRepository(TABLE, dynamodb)
-    repository.create_table()
+    create_table(repository.client, repository.table_name)
     keyed = Runtime(settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository)
     keyed.clock = clock
     admin = mint_admin(keyed, ORG, APP, ["app_tokens:list"])

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from devtools.table import create_table
 from shared.domain.observability import logger
 from shared.domain.settings import Settings
 from shared.entry.runtime import Runtime, set_runtime
@@ -22,7 +23,7 @@ from tests.conftest import HASH_KEY, TABLE, TOKENS_URL, FakeClock, call, mint_ad
 def production_runtime(aws: None, clock: FakeClock) -> Iterator[Runtime]:
     """A runtime whose DynamoDB client is built the way a Lambda container builds it."""
     repository = DynamoDBTokenRepository(TABLE)
-    repository.create_table()
+    create_table(repository.client, repository.table_name)
     runtime = Runtime(
         settings=Settings(table_name=TABLE, token_hash_key=HASH_KEY), repository=repository, clock=clock
     )

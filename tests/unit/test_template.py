@@ -1,4 +1,4 @@
-"""template.yaml agrees with the code: routes with the routers, the table with the repository."""
+"""template.yaml agrees with the code: routes with the routers, the table with devtools.table's schema."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from devtools.template import functions, load_template, routes
+from devtools.table import ATTRIBUTE_DEFINITIONS, GLOBAL_SECONDARY_INDEXES, KEY_SCHEMA
+from devtools.template import Route, functions, load_template
 from shared.http.api import Operation
 from shared.http.authorizer import requirement_for, route_requirements
 from shared.http.catalog import OPERATIONS
@@ -20,6 +21,11 @@ from shared.storage import repository
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     return load_template()
+
+
+def _routes(template: dict[str, Any]) -> list[Route]:
+    """Every API route of the template."""
+    return [route for spec in functions(template).values() for route in spec.routes]
 
 
 def _router_routes(operation: Operation) -> set[tuple[str, str]]:
@@ -33,7 +39,7 @@ def _router_routes(operation: Operation) -> set[tuple[str, str]]:
 def test_routes_match_the_routers(template: dict[str, Any]) -> None:
     in_code = set().union(*(_router_routes(operation) for operation in OPERATIONS))
     # The routes behind the token authorizer are the example API's, not ours.
-    management = {(route.method, route.path) for route in routes(template) if route.authorizer is None}
+    management = {(route.method, route.path) for route in _routes(template) if route.authorizer is None}
     assert management == in_code
 
 
@@ -48,9 +54,9 @@ def test_each_api_function_serves_exactly_its_operation(template: dict[str, Any]
 
 def test_table_matches_the_repository(template: dict[str, Any]) -> None:
     table = template["Resources"]["AppTokensTable"]["Properties"]
-    assert table["KeySchema"] == repository.KEY_SCHEMA
-    assert sorted(table["AttributeDefinitions"], key=str) == sorted(repository.ATTRIBUTE_DEFINITIONS, key=str)
-    assert table["GlobalSecondaryIndexes"] == repository.GLOBAL_SECONDARY_INDEXES
+    assert table["KeySchema"] == KEY_SCHEMA
+    assert sorted(table["AttributeDefinitions"], key=str) == sorted(ATTRIBUTE_DEFINITIONS, key=str)
+    assert table["GlobalSecondaryIndexes"] == GLOBAL_SECONDARY_INDEXES
     assert table["TimeToLiveSpecification"] == {"AttributeName": repository.TTL_ATTRIBUTE, "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert template["Resources"]["AppTokensTable"]["DeletionPolicy"] == "Retain"
@@ -83,7 +89,7 @@ def test_the_authorizer_guards_nobody_by_default(template: dict[str, Any]) -> No
 def test_every_route_behind_the_authorizer_has_a_rule(template: dict[str, Any]) -> None:
     rules = route_requirements(functions(template)["AuthorizeFunction"].environment["AUTHORIZER_ROUTES"])
     assert rules.default is None, "a '*' rule would open every route added later"
-    guarded = [route for route in routes(template) if route.authorizer == "AuthorizeFunction"]
+    guarded = [route for route in _routes(template) if route.authorizer == "AuthorizeFunction"]
     assert guarded
     for route in guarded:
         assert requirement_for(rules, route.method, route.path) is not None, route

@@ -17,7 +17,7 @@ import pytest
 
 from devtools.embedded import use_local_aws_defaults
 from devtools.server import LocalApi, proxy_reply
-from devtools.template import Route, TemplateError, functions, load_template, routes
+from devtools.template import Route, TemplateError, functions, load_template
 from shared.entry.runtime import Runtime
 from shared.http.catalog import OPERATIONS
 from shared.http.models import TokenCreate
@@ -172,7 +172,7 @@ def test_a_missing_or_broken_template_is_one_clear_error(tmp_path: Path) -> None
 
 
 def test_the_real_template_routes_every_operation_once() -> None:
-    template_routes = routes(load_template())
+    template_routes = [route for spec in functions(load_template()).values() for route in spec.routes]
     found = [(route.method, route.path) for route in template_routes if route.authorizer is None]
     assert len(found) == len(set(found)) == sum(len(op.router._routes) for op in OPERATIONS)
     guarded = {
