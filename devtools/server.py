@@ -70,9 +70,8 @@ from devtools.template import (
     functions,
     load_template,
 )
-from shared.domain.clock import error_timestamp, utc_now
 from shared.domain.errors import PayloadTooLarge
-from shared.http.error_map import error_response, redact, to_response, validation_response
+from shared.http.error_map import ErrorStatus, error_response, redact, to_response, validation_response
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's limit for a REST API payload
 EXIT_PORT_UNAVAILABLE = 2
@@ -199,16 +198,11 @@ def _response_reply(response: Response[str]) -> Reply:
     return response.status_code, headers, str(response.body).encode()
 
 
-def local_error(status: HTTPStatus, message: str, details: Mapping[str, Any]) -> Reply:
-    """A failure only the local server produces, in the seed's error shape with its own ``error`` code."""
-    body = {
-        "error": status.name,
-        "message": message,
-        "details": dict(details),
-        "timestamp": error_timestamp(utc_now()),
-        "status_code": int(status),
-    }
-    return int(status), [("Content-Type", JSON)], json.dumps(body).encode()
+def local_error(
+    status: HTTPStatus, message: str | None = None, details: Mapping[str, Any] | None = None
+) -> Reply:
+    """A failure only the local server produces, in the seed's error shape with its status's name as code."""
+    return _response_reply(error_response(ErrorStatus.of(status, message), details))
 
 
 def _method_not_allowed(allowed: list[str]) -> Reply:
@@ -261,7 +255,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _reply(self) -> Reply:
         api = self.server.api
         if api is None:
-            return local_error(HTTPStatus.SERVICE_UNAVAILABLE, "The local API is starting", {})
+            return local_error(HTTPStatus.SERVICE_UNAVAILABLE, "The local API is starting")
         length, refused = self._body_length()
         if refused is not None:
             self.close_connection = True  # the body was not read, so the connection cannot be reused
@@ -271,7 +265,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _body_length(self) -> tuple[int, Reply | None]:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return 0, local_error(HTTPStatus.LENGTH_REQUIRED, "Send the body with a Content-Length", {})
+            return 0, local_error(HTTPStatus.LENGTH_REQUIRED, "Send the body with a Content-Length")
         raw = self.headers.get("Content-Length") or "0"
         if not raw.strip().isdigit():
             problem = {"loc": ["header", "content-length"], "msg": "Content-Length must be a whole number"}
@@ -293,7 +287,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """What ``http.server`` refuses by itself (bad request line, headers too long), in our shape."""
         status = HTTPStatus(code)
-        _, headers, body = local_error(status, status.phrase, {})
+        _, headers, body = local_error(status)
         self.close_connection = True  # the request was not fully read
         self.send_response(code)
         for name, value in headers:

@@ -28,7 +28,7 @@ from shared.services.tokens import (
 
 refresh_router = Router()
 
-_REFRESH_ERRORS = {status: responses({})[status] for status in (401, 413, 422, 500)}
+_REFRESH_ERRORS = (401, 413, 422, 500, 503)
 
 
 @refresh_router.post(
@@ -43,7 +43,9 @@ _REFRESH_ERRORS = {status: responses({})[status] for status in (401, 413, 422, 5
     "refresh token that was already rotated away, or the previous one after the grace, revokes the "
     "token (`refresh_token_reuse`). Of concurrent refreshes exactly one wins; the others get a 401 "
     "and the token stays live.",
-    responses={200: {"description": "The token and its new secrets, shown once."}, **_REFRESH_ERRORS},
+    responses=responses(
+        {200: {"description": "The token and its new secrets, shown once."}}, _REFRESH_ERRORS
+    ),
     tags=["App Tokens"],
 )
 def refresh_app_token(
