@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from http import HTTPStatus
-from typing import Annotated, Any, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Protocol, get_args, get_origin, get_type_hints
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -24,24 +25,47 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.domain.clock import Clock
+from shared.domain.crypto import SecretHasher
 from shared.domain.errors import AuthenticationFailed, ServiceError
 from shared.domain.observability import count, logger, traced
 from shared.domain.principals import Principal, vouched_caller
-from shared.entry.runtime import Runtime, get_runtime
+from shared.domain.settings import Settings
 from shared.http.body import check_body
 from shared.http.error_map import error_response, to_response, validation_response
 from shared.http.models import PATH_ID_PATTERN, RequestBody
 from shared.http.request import header
-from shared.services.tokens import parse_bearer, require_permission, verify_access
+from shared.services.tokens import LifetimePolicy, parse_bearer, require_permission, verify_access
+from shared.storage.repository import TokenRepository
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+class Collaborators(Protocol):
+    """What the HTTP layer and its routes use of the running function (``shared.entry.runtime.Runtime``).
+
+    Declared here, not imported from the entry layer, which sits above this one and hands it in.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def repository(self) -> TokenRepository: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def hasher(self) -> SecretHasher: ...
+    @property
+    def lifetimes(self) -> LifetimePolicy: ...
+    @property
+    def refresh_grace(self) -> timedelta: ...
 
 
 @dataclass(frozen=True)
 class RequestScope:
     """What a route needs beyond its parameters: the collaborators and the authenticated caller."""
 
-    runtime: Runtime
+    runtime: Collaborators
     caller: Principal | None
 
 
@@ -150,7 +174,7 @@ def _proxy_result(response: Response[str]) -> dict[str, Any]:
     }
 
 
-def _authenticate(runtime: Runtime, event: Mapping[str, Any]) -> Principal:
+def _authenticate(runtime: Collaborators, event: Mapping[str, Any]) -> Principal:
     settings = runtime.settings
     vouched = vouched_caller(settings.trusted_authorizer, settings.claim_names, event.get("requestContext"))
     if vouched is not None:
@@ -161,7 +185,7 @@ def _authenticate(runtime: Runtime, event: Mapping[str, Any]) -> Principal:
         return verify_access(runtime.repository, runtime.hasher, runtime.clock, presented, event.get("path"))
 
 
-def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> Principal:
+def _authorize(runtime: Collaborators, event: Mapping[str, Any], permission: str) -> Principal:
     caller = _authenticate(runtime, event)
     logger.append_keys(caller_token_id=caller.token_id, caller_user_id=caller.owner_id, org_id=caller.org_id)
     require_permission(caller, permission)
@@ -182,15 +206,19 @@ def body_model(router: Router) -> type[RequestBody] | None:
     return None
 
 
-def build_handler(operation: Operation) -> LambdaHandler:
-    """The ``lambda_handler`` body of one function: authenticate, authorize, then route."""
+def build_handler(operation: Operation, collaborators: Callable[[], Collaborators]) -> LambdaHandler:
+    """The ``lambda_handler`` body of one function: authenticate, authorize, then route.
+
+    ``collaborators`` is asked once per request (the entry layer passes ``get_runtime``), so that a
+    runtime replaced between requests (tests, the local server) is the one used.
+    """
     resolver = new_resolver()
     resolver.include_router(operation.router)
     model = body_model(operation.router)
 
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
-            runtime = get_runtime()
+            runtime = collaborators()
             caller = (
                 None if operation.permission is None else _authorize(runtime, event, operation.permission)
             )
