@@ -1,4 +1,4 @@
-"""Refresh App Token: rotate both secrets with the refresh token."""
+"""Refresh App Token: rotate both secrets with the refresh token, which is the credential."""
 
 from __future__ import annotations
 
@@ -11,22 +11,13 @@ from shared.domain.errors import AuthenticationFailed
 from shared.domain.lifecycle import REFRESH_REUSE_REASON
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    TokenCreated,
-    TokenRefresh,
-)
-from shared.http.operations.common import (
-    TOKEN_PATH,
-    AppId,
-    OrgId,
-    TokenId,
-    responses,
-)
-from shared.services.tokens import (
-    refresh_token,
-)
+from shared.http.models import TokenCreated, TokenRefresh
+from shared.http.operations.common import TOKEN_PATH, AppId, OrgId, TokenId, responses
+from shared.services.tokens import refresh_token
 
 refresh_router = Router()
+# No permission: the body's refresh token is the credential, so no Authorization header is read.
+REFRESH_TOKEN = Operation(name="refresh_token", permission=None, router=refresh_router)
 
 _REFRESH_ERRORS = (401, 413, 422, 500, 503)
 
@@ -81,6 +72,3 @@ def refresh_app_token(
         plaintext_token=issued.plaintext_token,
         refresh_token_plaintext=issued.refresh_token_plaintext,
     )
-
-
-REFRESH_TOKEN = Operation(name="refresh_token", permission=None, router=refresh_router)
