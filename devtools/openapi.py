@@ -2,47 +2,25 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
+from shared.http.error_map import ERRORS
+
 DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
 VERSION = "0.1.0"
-_ERROR_EXAMPLES: dict[str, dict[str, Any]] = {
-    "401": {"error": "AUTHENTICATION_FAILED", "message": "Authentication required", "details": {},
-            "timestamp": "2025-01-01T00:00:00.000000", "status_code": 401},
-    "403": {"error": "FORBIDDEN", "message": "You don't have permission to perform this action",
-            "details": {"required_permission": "app_tokens:create"},
-            "timestamp": "2025-01-01T00:00:00.000000", "status_code": 403},
-    "404": {"error": "RESOURCE_NOT_FOUND", "message": "The requested resource was not found",
-            "details": {"resource_type": "app", "resource_id": "billing"},
-            "timestamp": "2025-01-01T00:00:00.000000", "status_code": 404},
-    "413": {"error": "REQUEST_ENTITY_TOO_LARGE", "message": "The request body is too large",
-            "details": {"max_bytes": 68771, "content_length": 4700000},
-            "timestamp": "2025-01-01T00:00:00.000000", "status_code": 413},
-    "422": {"detail": [{"loc": ["body", "name"], "msg": "Field required", "type": "missing", "input": {},
-                        "ctx": {}}]},
-    "500": {"error": "INTERNAL_SERVER_ERROR", "message": "An unexpected error occurred", "details": {},
-            "timestamp": "2025-01-01T00:00:00.000000", "status_code": 500},
-    "503": {"error": "SERVICE_UNAVAILABLE",
-            "message": "The service is busy; retry after the time in Retry-After", "details": {},
-            "timestamp": "2025-01-01T00:00:00.000000", "status_code": 503},
-}  # fmt: skip
-# Every operation reads or writes DynamoDB, so every one can meet throttling that outlasts
-# botocore's retries. Added here, for all routes at once, from the one error map.
-_UNAVAILABLE = {
-    "description": "DynamoDB is throttling or failing for now; nothing was half-written. Retry after "
-    "`Retry-After` seconds.",
-    "headers": {
-        "Retry-After": {
-            "description": "Seconds to wait before retrying.",
-            "schema": {"type": "integer", "minimum": 1},
-        }
-    },
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+# The error responses' headers the document describes, added here rather than in the routes'
+# metadata because Powertools reads a header's schema into a model that writes `minimum: 1.0`.
+# A 401's `WWW-Authenticate: Bearer` is the bearer scheme's own challenge, declared once as the
+# document's security scheme.
+_HEADER_DOCS: dict[str, dict[str, Any]] = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 
 
@@ -95,7 +73,6 @@ def build_document() -> dict[str, Any]:
     )
     for operations in document["paths"].values():
         for operation in operations.values():
-            operation["responses"]["503"] = copy.deepcopy(_UNAVAILABLE)
             # Powertools declares its response-validation body for the 500; we send ErrorBody.
             operation["responses"]["500"]["content"]["application/json"]["schema"] = {
                 "$ref": "#/components/schemas/ErrorBody"
@@ -103,8 +80,13 @@ def build_document() -> dict[str, Any]:
             _optional_body(operation)
             for status, response in operation["responses"].items():
                 content = response.get("content", {}).get("application/json")
-                if status in _ERROR_EXAMPLES and content is not None:
-                    content["example"] = _ERROR_EXAMPLES[status]
+                error = ERRORS.get(int(status))
+                if error is None or content is None:
+                    continue
+                content["example"] = error.example()
+                headers = {name: dict(_HEADER_DOCS[name]) for name in error.headers if name in _HEADER_DOCS}
+                if headers:
+                    response["headers"] = headers
     _add_links(document["paths"])
     _add_examples(document["paths"])
     # Powertools adds its own validation-error schemas; we never send those bodies.

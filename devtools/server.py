@@ -1,29 +1,13 @@
 """``app-tokens serve``: the API over HTTP on this machine, through the very Lambda handlers.
 
-Each request becomes an API Gateway REST proxy event and goes to the handler
-that ``template.yaml`` routes it to. Powertools keeps the current event on a
-class attribute shared by every resolver, so requests go through the handlers
-one at a time (a lock), as one Lambda container would serve them.
+The requests are routed as API Gateway would (``devtools.local_api``). What this
+HTTP server itself answers, in the seed's error shape with an ``error`` code of
+its own, never with ``http.server``'s HTML page:
 
-A route behind a Lambda authorizer in the template (the example API) gets its
-authorizer first, as API Gateway does: ``Unauthorized`` is a 401, a Deny a 403
-with the template's ``ACCESS_DENIED`` body, an Allow passes the policy's context
-on in ``requestContext.authorizer``. Decisions are never cached here.
-
-What differs from API Gateway, on purpose or for simplicity:
-
-- a path that no route matches is a 404 in the seed's error shape
-  (``resource_type`` ``route``), as the functions' own resolvers answer it; a
-  known path with another method (any method name, ``TRACE`` included) is a
-  405 in that shape with an ``Allow`` header;
 - what ``http.server`` refuses before any route is looked at (a request line
-  or header it cannot parse, a header line over 64 KiB, over 100 headers) is
-  answered in that shape too, never with its HTML page;
+  or header it cannot parse, a header line over 64 KiB, over 100 headers);
 - a body over 10 MiB (API Gateway's REST limit) is a 413, a chunked body
-  (no ``Content-Length``) a 411, both in the error shape with an ``error``
-  code of their own; a ``Content-Length`` that is not a number is a 422;
-- ``/openapi.json`` and ``/docs`` (Swagger UI, served from Powertools' bundled
-  assets, no CDN) exist only here, never in the deployed API.
+  (no ``Content-Length``) a 411; a ``Content-Length`` that is not a number is a 422.
 
 Stdout carries the banner only (with ``API_URL=`` and ``ADMIN_TOKEN=`` lines for
 scripts); the access log and the functions' own logs and metrics go to stderr.
@@ -31,25 +15,15 @@ scripts); the access log and the functions' own logs and metrics go to stderr.
 
 from __future__ import annotations
 
-import base64
-import json
 import signal
 import sys
-import threading
-import traceback
 import warnings
-from collections.abc import Mapping
-from contextlib import redirect_stdout
-from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import urlsplit
 
-from aws_lambda_powertools.event_handler import Response
-
-from devtools.context import LocalContext
 from devtools.embedded import (
     DEMO_APP,
     DEMO_ORG,
@@ -60,185 +34,14 @@ from devtools.embedded import (
     local_aws,
     prepare_table,
 )
-from devtools.events import authorizer_event, proxy_event, with_authorizer_context
-from devtools.handlers import Handler, apply_environment, load_handler, logs_to_stderr
-from devtools.template import (
-    DEFAULT_TEMPLATE,
-    FunctionSpec,
-    Route,
-    TemplateError,
-    functions,
-    load_template,
-)
-from shared.domain.clock import error_timestamp, utc_now
+from devtools.handlers import apply_environment, logs_to_stderr
+from devtools.local_api import LocalApi, Reply, local_error, response_reply
+from devtools.template import DEFAULT_TEMPLATE, TemplateError, functions, load_template
 from shared.domain.errors import PayloadTooLarge
-from shared.http.error_map import error_response, redact, to_response, validation_response
+from shared.http.error_map import redact, to_response, validation_response
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's limit for a REST API payload
 EXIT_PORT_UNAVAILABLE = 2
-JSON = "application/json"
-Reply = tuple[int, list[tuple[str, str]], bytes]
-
-
-@dataclass(frozen=True)
-class _Bound:
-    route: Route
-    handler: Handler
-    authorizer: Handler | None = None
-
-
-class LocalApi:
-    """Routes HTTP requests to the template's handlers, one at a time.
-
-    The functions' environment must be in place before this is built: the
-    handlers' modules read some of it (Powertools' service name) on import.
-    """
-
-    def __init__(self, specs: list[FunctionSpec]) -> None:
-        by_id = {spec.logical_id: spec for spec in specs}
-        self._bound = [
-            _Bound(
-                route,
-                load_handler(spec),
-                load_handler(by_id[route.authorizer]) if route.authorizer else None,
-            )
-            for spec in specs
-            for route in spec.routes
-        ]
-        self._lock = threading.Lock()
-        self._openapi = _openapi_json()
-        self._docs = _swagger_page(self._openapi.decode()).encode()
-
-    def respond(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> Reply:
-        """The HTTP reply to one request."""
-        url = urlsplit(target)
-        path = unquote(url.path)
-        if method in ("GET", "HEAD") and path in ("/openapi.json", "/docs"):
-            return self._documentation(path, url.query)
-        # As in API Gateway, a literal segment wins over a parameter: /tokens/verify is the verify
-        # resource (POST only), never the token "verify" of /tokens/{token_id}.
-        candidates = [bound for bound in self._bound if bound.route.pattern.match(path)]
-        fewest = min((bound.route.path.count("{") for bound in candidates), default=0)
-        candidates = [bound for bound in candidates if bound.route.path.count("{") == fewest]
-        allowed = [bound.route.method for bound in candidates]
-        for bound in candidates:
-            parameters = bound.route.matches(method, path)
-            if parameters is not None:
-                event = proxy_event(
-                    method,
-                    path,
-                    resource=bound.route.path,
-                    path_parameters=parameters,
-                    headers=headers,
-                    query=parse_qsl(url.query, keep_blank_values=True),
-                    body=body or None,
-                )
-                return self._invoke(bound, event)
-        if allowed:
-            return _method_not_allowed(sorted(set(allowed)))
-        return _response_reply(error_response(404, {"resource_type": "route", "resource_id": path}))
-
-    def _documentation(self, path: str, query: str) -> Reply:
-        # Swagger UI's page points its URL bar at /docs?format=json, as Powertools' own route does.
-        if path == "/openapi.json" or ("format", "json") in parse_qsl(query):
-            return 200, [("Content-Type", JSON)], self._openapi
-        return 200, [("Content-Type", "text/html; charset=utf-8")], self._docs
-
-    def _invoke(self, bound: _Bound, event: dict[str, Any]) -> Reply:
-        try:
-            # stdout is the banner's; the functions' logs and metrics go with the access log.
-            with self._lock, redirect_stdout(sys.stderr):
-                if bound.authorizer is not None:
-                    policy = _authorize(bound, event)
-                    if not isinstance(policy, dict):
-                        return policy
-                    event = with_authorizer_context(event, policy)
-                result = bound.handler(event, LocalContext(bound.route.function))
-            return proxy_reply(result)
-        except Exception:
-            # The handlers answer every failure themselves; reaching here is a bug worth a full trace
-            # on this developer's terminal, while the client gets the same bare 500 as in AWS.
-            traceback.print_exc(file=sys.stderr)
-            return _response_reply(error_response(500))
-
-
-def _authorize(bound: _Bound, event: dict[str, Any]) -> dict[str, Any] | Reply:
-    """Ask the route's authorizer, as API Gateway would: its policy, or the reply that refuses."""
-    assert bound.authorizer is not None and bound.route.authorizer is not None
-    request = authorizer_event(event)
-    try:
-        policy = bound.authorizer(request, LocalContext(bound.route.authorizer))
-    except Exception as error:
-        if str(error) == "Unauthorized":
-            return 401, [("Content-Type", JSON)], b'{"message": "Unauthorized"}'
-        traceback.print_exc(file=sys.stderr)
-        # What API Gateway answers when an authorizer fails (AuthorizerConfigurationException).
-        return 500, [("Content-Type", JSON)], b'{"message": null}'
-    statement = policy["policyDocument"]["Statement"][0]
-    if statement["Effect"] != "Allow" or statement["Resource"] != request["methodArn"]:
-        # The template's ACCESS_DENIED gateway response: why a live token was refused.
-        denied = {"message": "Forbidden", "code": policy.get("context", {}).get("code", "")}
-        return 403, [("Content-Type", JSON)], json.dumps(denied).encode()
-    return dict(policy)
-
-
-def proxy_reply(result: Mapping[str, Any]) -> Reply:
-    """A Lambda proxy result as an HTTP reply; ``multiValueHeaders`` win, as in API Gateway."""
-    multi: Mapping[str, list[str]] = result.get("multiValueHeaders") or {}
-    single: Mapping[str, str] = result.get("headers") or {}
-    taken = {name.lower() for name in multi}
-    headers = [(name, str(value)) for name, values in multi.items() for value in values]
-    headers += [(name, str(value)) for name, value in single.items() if name.lower() not in taken]
-    body = result.get("body") or ""
-    raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
-    return int(result["statusCode"]), headers, raw
-
-
-def _response_reply(response: Response[str]) -> Reply:
-    headers = [(name, value) for name, value in response.headers.items() if isinstance(value, str)]
-    return response.status_code, headers, str(response.body).encode()
-
-
-def local_error(status: HTTPStatus, message: str, details: Mapping[str, Any]) -> Reply:
-    """A failure only the local server produces, in the seed's error shape with its own ``error`` code."""
-    body = {
-        "error": status.name,
-        "message": message,
-        "details": dict(details),
-        "timestamp": error_timestamp(utc_now()),
-        "status_code": int(status),
-    }
-    return int(status), [("Content-Type", JSON)], json.dumps(body).encode()
-
-
-def _method_not_allowed(allowed: list[str]) -> Reply:
-    status, headers, body = local_error(
-        HTTPStatus.METHOD_NOT_ALLOWED,
-        "The method is not allowed for the requested resource",
-        {"allowed_methods": allowed},
-    )
-    return status, [*headers, ("Allow", ", ".join(allowed))], body
-
-
-def _openapi_json() -> bytes:
-    from devtools.openapi import build_document, render
-
-    return render(build_document()).encode()
-
-
-def _swagger_page(spec: str) -> str:
-    from aws_lambda_powertools.event_handler.openapi import swagger_ui
-    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
-
-    assets = Path(swagger_ui.__file__).parent
-    return generate_swagger_html(
-        spec=spec,
-        swagger_js=(assets / "swagger-ui-bundle.min.js").read_text(),
-        swagger_css=(assets / "swagger-ui.min.css").read_text(),
-        swagger_base_url="",  # empty: the assets are inlined, so the page works offline
-        oauth2_config=None,
-        persist_authorization=True,  # keep the pasted bearer token across reloads
-    )
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -261,7 +64,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _reply(self) -> Reply:
         api = self.server.api
         if api is None:
-            return local_error(HTTPStatus.SERVICE_UNAVAILABLE, "The local API is starting", {})
+            return local_error(HTTPStatus.SERVICE_UNAVAILABLE, "The local API is starting")
         length, refused = self._body_length()
         if refused is not None:
             self.close_connection = True  # the body was not read, so the connection cannot be reused
@@ -271,14 +74,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _body_length(self) -> tuple[int, Reply | None]:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            return 0, local_error(HTTPStatus.LENGTH_REQUIRED, "Send the body with a Content-Length", {})
+            return 0, local_error(HTTPStatus.LENGTH_REQUIRED, "Send the body with a Content-Length")
         raw = self.headers.get("Content-Length") or "0"
         if not raw.strip().isdigit():
             problem = {"loc": ["header", "content-length"], "msg": "Content-Length must be a whole number"}
-            return 0, _response_reply(validation_response([{**problem, "type": "int_parsing", "input": raw}]))
+            return 0, response_reply(validation_response([{**problem, "type": "int_parsing", "input": raw}]))
         length = int(raw)
         if length > MAX_BODY_BYTES:
-            return 0, _response_reply(to_response(PayloadTooLarge(MAX_BODY_BYTES, length)))
+            return 0, response_reply(to_response(PayloadTooLarge(MAX_BODY_BYTES, length)))
         return length, None
 
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = do_HEAD = do_OPTIONS = _serve
@@ -293,7 +96,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """What ``http.server`` refuses by itself (bad request line, headers too long), in our shape."""
         status = HTTPStatus(code)
-        _, headers, body = local_error(status, status.phrase, {})
+        _, headers, body = local_error(status)
         self.close_connection = True  # the request was not fully read
         self.send_response(code)
         for name, value in headers:

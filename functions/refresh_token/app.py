@@ -1,21 +1,6 @@
-"""Lambda entry point of the refresh token operation; all logic lives in the shared package."""
+"""Lambda entry point of the refresh token operation (shared/http/operations/refresh_token.py)."""
 
-from typing import Any
-
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from shared.domain.observability import logger, metrics
-from shared.http.api import build_handler
+from shared.entry.handlers import http_function
 from shared.http.operations.refresh_token import REFRESH_TOKEN
 
-_handle = build_handler(REFRESH_TOKEN)
-
-
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True
-)
-@metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Serve one API Gateway REST proxy event."""
-    return _handle(event, context)
+lambda_handler = http_function(REFRESH_TOKEN)

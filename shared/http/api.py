@@ -2,23 +2,19 @@
 
 Powertools validates a request before any middleware runs, so authentication and
 the permission check happen here, before ``resolve``: an unauthenticated request
-with a bad body is a 401, not a 422.
+with a bad body is a 401, not a 422. The body guards that run then are in ``shared.http.body``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import math
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import timedelta
 from http import HTTPStatus
-from typing import Annotated, Any, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Protocol, get_args, get_origin, get_type_hints
 
-from annotated_types import MaxLen
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -29,23 +25,47 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.domain.errors import AuthenticationFailed, InvalidInput, PayloadTooLarge, ServiceError
+from shared.domain.clock import Clock
+from shared.domain.crypto import SecretHasher
+from shared.domain.errors import AuthenticationFailed, ServiceError
 from shared.domain.observability import count, logger, traced
 from shared.domain.principals import Principal, vouched_caller
-from shared.entry.runtime import Runtime, get_runtime
+from shared.domain.settings import Settings
+from shared.http.body import check_body
 from shared.http.error_map import error_response, to_response, validation_response
 from shared.http.models import PATH_ID_PATTERN, RequestBody
 from shared.http.request import header
-from shared.services.tokens import parse_bearer, require_permission, verify_access
+from shared.services.tokens import LifetimePolicy, parse_bearer, require_permission, verify_access
+from shared.storage.repository import TokenRepository
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+class Collaborators(Protocol):
+    """What the HTTP layer and its routes use of the running function (``shared.entry.runtime.Runtime``).
+
+    Declared here, not imported from the entry layer, which sits above this one and hands it in.
+    """
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def repository(self) -> TokenRepository: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def hasher(self) -> SecretHasher: ...
+    @property
+    def lifetimes(self) -> LifetimePolicy: ...
+    @property
+    def refresh_grace(self) -> timedelta: ...
 
 
 @dataclass(frozen=True)
 class RequestScope:
     """What a route needs beyond its parameters: the collaborators and the authenticated caller."""
 
-    runtime: Runtime
+    runtime: Collaborators
     caller: Principal | None
 
 
@@ -141,154 +161,6 @@ def _note_failed_authentication(failure: AuthenticationFailed) -> None:
     count("AuthenticationFailures")
 
 
-# A JSON integer with more digits than this cannot be valid anywhere in the API (the largest limit
-# has 7): refused while parsing, before Python's int() meets thousands of digits (a ValueError).
-MAX_INTEGER_DIGITS = 20
-
-
-def _refuse_constant(name: str) -> Any:
-    raise InvalidInput(
-        ("body",),
-        f"JSON does not allow {name} (RFC 8259)",
-        "json_invalid",
-        name,
-        {"error": "non-finite number"},
-    )
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise InvalidInput(
-            ("body",),
-            f"Number should have at most {MAX_INTEGER_DIGITS} digits",
-            "json_invalid",
-            text,
-            {"max_digits": MAX_INTEGER_DIGITS},
-        )
-    return int(text)
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e309: valid JSON, but no float holds it
-        raise InvalidInput(("body",), "Number is out of range", "json_invalid", text, {"error": "overflow"})
-    return value
-
-
-def _parse_json(body: str) -> Any:
-    try:
-        return json.loads(
-            body, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_refuse_constant
-        )
-    except RecursionError:
-        # json.loads recurses once per level: JSON nested deeper than the interpreter's recursion
-        # limit (about 1,000) raises inside Powertools' parsing, which would be a 500.
-        raise InvalidInput(("body",), "JSON is nested too deeply", "json_too_deep", None, {}) from None
-
-
-def _too_long(loc: tuple[str, ...], kind: str, limit: int, actual: int) -> InvalidInput:
-    return InvalidInput(
-        loc,
-        f"{kind} should have at most {limit} {'items' if kind == 'List' else 'members'}, not {actual}",
-        "too_long",
-        None,
-        {"field_type": kind, "max_length": limit, "actual_length": actual},
-    )
-
-
-def _check_shape(parsed: Any, model: type[RequestBody]) -> None:
-    """Refuse objects and lists larger than the model allows before pydantic walks them.
-
-    pydantic reports every unknown key and every bad list item: 400,000 keys make 400,000
-    errors. No valid body has more members than the model has fields, nor a list longer than
-    its field allows, so one error says it.
-    """
-    if not isinstance(parsed, dict):
-        # Every body of this API is an object; revoke's is optional, so it may be absent, but a JSON
-        # `null` is no more an object than an array (Powertools took `[null, null]` for no body,
-        # and the document says an optional body is `required: false`, not nullable).
-        raise InvalidInput(
-            ("body",),
-            "Input should be a valid dictionary or object to extract fields from",
-            "model_attributes_type",
-            parsed,
-            {},
-        )
-    fields = model.model_fields
-    if len(parsed) > len(fields):
-        raise _too_long(("body",), "Object", len(fields), len(parsed))
-    for name, value in parsed.items():
-        field = fields.get(name)
-        if field is None or not isinstance(value, list):
-            continue
-        for limit in field.metadata:
-            if isinstance(limit, MaxLen) and len(value) > limit.max_length:
-                raise _too_long(("body", name), "List", limit.max_length, len(value))
-
-
-def _check_body(event: Mapping[str, Any], model: type[RequestBody] | None) -> None:
-    """Refuse, in our shapes, what the resolver would spend on or turn into a 500.
-
-    In this order: a body larger than the largest valid one (413, unread), bytes that are not
-    UTF-8, a media type other than JSON, JSON that Python cannot hold (too deep, huge integers,
-    NaN and Infinity), and objects or lists larger than the model allows.
-    """
-    body = event.get("body")
-    if not body:
-        return
-    if event.get("isBase64Encoded"):
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidInput(
-                ("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}
-            ) from None
-    else:
-        raw = str(body).encode("utf-8", "surrogatepass")
-    limit = model.MAX_BODY_BYTES if model is not None else 0
-    if len(raw) > limit:
-        raise PayloadTooLarge(limit, len(raw))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InvalidInput(("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}) from None
-    _check_media_type(event)
-    try:
-        parsed = _parse_json(text)
-    except ValueError:
-        return  # malformed JSON: Powertools reports it, with the position
-    assert model is not None  # a route without a body model has refused every body above
-    _check_shape(parsed, model)
-
-
-# The one media type a body may have; RFC 8259 JSON is UTF-8, so charset may only say that.
-_JSON_MEDIA_TYPE = re.compile(r'application/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?', re.IGNORECASE)
-
-
-def _check_media_type(event: Mapping[str, Any]) -> None:
-    content_type = (header(event, "content-type") or "application/json").strip()
-    if not _JSON_MEDIA_TYPE.fullmatch(content_type):
-        raise InvalidInput(
-            ("header", "content-type"),
-            "Content-Type must be application/json (charset, if given, utf-8)",
-            "content_type_unsupported",
-            content_type,
-            {"expected": "application/json"},
-        )
-    _lower_content_type(event)
-
-
-def _lower_content_type(event: Mapping[str, Any]) -> None:
-    """Media types are case-insensitive (RFC 9110), but Powertools compares ``application/json`` as is."""
-    for field in ("headers", "multiValueHeaders"):
-        headers = event.get(field)
-        if not isinstance(headers, dict):
-            continue
-        for name, value in headers.items():
-            if name.lower() == "content-type":
-                headers[name] = [v.lower() for v in value] if isinstance(value, list) else str(value).lower()
-
-
 def _proxy_result(response: Response[str]) -> dict[str, Any]:
     """An API Gateway proxy result for a response made before the resolver runs."""
     headers: dict[str, list[str]] = {
@@ -302,7 +174,7 @@ def _proxy_result(response: Response[str]) -> dict[str, Any]:
     }
 
 
-def _authenticate(runtime: Runtime, event: Mapping[str, Any]) -> Principal:
+def _authenticate(runtime: Collaborators, event: Mapping[str, Any]) -> Principal:
     settings = runtime.settings
     vouched = vouched_caller(settings.trusted_authorizer, settings.claim_names, event.get("requestContext"))
     if vouched is not None:
@@ -313,7 +185,7 @@ def _authenticate(runtime: Runtime, event: Mapping[str, Any]) -> Principal:
         return verify_access(runtime.repository, runtime.hasher, runtime.clock, presented, event.get("path"))
 
 
-def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> Principal:
+def _authorize(runtime: Collaborators, event: Mapping[str, Any], permission: str) -> Principal:
     caller = _authenticate(runtime, event)
     logger.append_keys(caller_token_id=caller.token_id, caller_user_id=caller.owner_id, org_id=caller.org_id)
     require_permission(caller, permission)
@@ -334,15 +206,19 @@ def body_model(router: Router) -> type[RequestBody] | None:
     return None
 
 
-def build_handler(operation: Operation) -> LambdaHandler:
-    """The ``lambda_handler`` body of one function: authenticate, authorize, then route."""
+def build_handler(operation: Operation, collaborators: Callable[[], Collaborators]) -> LambdaHandler:
+    """The ``lambda_handler`` body of one function: authenticate, authorize, then route.
+
+    ``collaborators`` is asked once per request (the entry layer passes ``get_runtime``), so that a
+    runtime replaced between requests (tests, the local server) is the one used.
+    """
     resolver = new_resolver()
     resolver.include_router(operation.router)
     model = body_model(operation.router)
 
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
-            runtime = get_runtime()
+            runtime = collaborators()
             caller = (
                 None if operation.permission is None else _authorize(runtime, event, operation.permission)
             )
@@ -351,7 +227,7 @@ def build_handler(operation: Operation) -> LambdaHandler:
             malformed = _unroutable_path_parameter(event.get("pathParameters"))
             if malformed is not None:
                 return _proxy_result(validation_response([malformed]))
-            _check_body(event, model)
+            check_body(event, model)
         except ServiceError as error:
             if isinstance(error, AuthenticationFailed):
                 _note_failed_authentication(error)

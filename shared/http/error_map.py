@@ -7,7 +7,8 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -16,14 +17,6 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from shared.domain.clock import error_timestamp, utc_now
 from shared.domain.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 
-MESSAGES = {
-    401: ("AUTHENTICATION_FAILED", "Authentication required"),
-    403: ("FORBIDDEN", "You don't have permission to perform this action"),
-    404: ("RESOURCE_NOT_FOUND", "The requested resource was not found"),
-    413: ("REQUEST_ENTITY_TOO_LARGE", "The request body is too large"),
-    500: ("INTERNAL_SERVER_ERROR", "An unexpected error occurred"),
-    503: ("SERVICE_UNAVAILABLE", "The service is busy; retry after the time in Retry-After"),
-}
 # Seconds a client should wait after a 503. DynamoDB throttling clears within a second or two
 # (on-demand tables double their capacity quickly), and botocore has already retried three times.
 RETRY_AFTER_SECONDS = 2
@@ -43,29 +36,118 @@ TRANSIENT_ERROR_CODES = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class ErrorStatus:
+    """One error status of the API: what its body says, what the OpenAPI document says of it, an example.
+
+    The one table of them (``ERRORS``) feeds the responses, the operations' documented responses,
+    the document's examples and the local server's own errors.
+    """
+
+    status: int
+    # The seed's ``error`` and ``message``; empty for the 422, whose body is FastAPI's ``detail`` list.
+    code: str
+    message: str
+    description: str
+    # The example's ``details`` (for the 422: its one ``detail`` item).
+    example_details: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, status: HTTPStatus, message: str | None = None) -> ErrorStatus:
+        """A status outside the API's table (the local server's 405, 411...): its name is the code."""
+        return cls(int(status), status.name, message or status.phrase, status.phrase)
+
+    def body(self, details: Mapping[str, Any] | None = None, now: datetime | None = None) -> dict[str, Any]:
+        """The seed's error shape for this status."""
+        return {
+            "error": self.code,
+            "message": self.message,
+            # Details may echo client text (a path, an id): redacted and bounded like any echo.
+            "details": {key: _echo(value) for key, value in (details or {}).items()},
+            "timestamp": error_timestamp(now or utc_now()),
+            "status_code": self.status,
+        }
+
+    def example(self) -> dict[str, Any]:
+        """The body the OpenAPI document shows for this status."""
+        if self.status == HTTPStatus.UNPROCESSABLE_ENTITY:
+            return {"detail": [dict(self.example_details)]}
+        return self.body(self.example_details, EXAMPLE_TIME)
+
+
+# The examples' moment: fixed, so that the document is the same at every generation.
+EXAMPLE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
+ERRORS = {
+    error.status: error
+    for error in (
+        ErrorStatus(
+            401,
+            "AUTHENTICATION_FAILED",
+            "Authentication required",
+            "Missing, malformed, unknown, expired or revoked token.",
+            headers={"WWW-Authenticate": "Bearer"},
+        ),
+        ErrorStatus(
+            403,
+            "FORBIDDEN",
+            "You don't have permission to perform this action",
+            "The caller lacks the permission named in `details.required_permission`.",
+            {"required_permission": "app_tokens:create"},
+        ),
+        ErrorStatus(
+            404,
+            "RESOURCE_NOT_FOUND",
+            "The requested resource was not found",
+            "No such app or token in the caller's organisation.",
+            {"resource_type": "app", "resource_id": "billing"},
+        ),
+        ErrorStatus(
+            413,
+            "REQUEST_ENTITY_TOO_LARGE",
+            "The request body is too large",
+            "The body is longer than the route's largest valid body (`details.max_bytes`, 0 for a route "
+            "that takes none); it was not read.",
+            {"max_bytes": 68771, "content_length": 4700000},
+        ),
+        ErrorStatus(
+            422,
+            "",
+            "",
+            "The request is invalid; `detail` says where and why.",
+            {"loc": ["body", "name"], "msg": "Field required", "type": "missing", "input": {}, "ctx": {}},
+        ),
+        ErrorStatus(
+            500,
+            "INTERNAL_SERVER_ERROR",
+            "An unexpected error occurred",
+            "An unexpected error; nothing about it is disclosed.",
+        ),
+        ErrorStatus(
+            503,
+            "SERVICE_UNAVAILABLE",
+            "The service is busy; retry after the time in Retry-After",
+            "DynamoDB is throttling or failing for now; nothing was half-written. Retry after "
+            "`Retry-After` seconds.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ),
+    )
+}
+
+
 def error_response(
-    status: int, details: Mapping[str, Any] | None = None, now: datetime | None = None
+    status: int | ErrorStatus, details: Mapping[str, Any] | None = None, now: datetime | None = None
 ) -> Response[str]:
-    """A 401, 403, 404, 413, 500 or 503 in the seed's error shape (a 503 with ``Retry-After``)."""
-    error, message = MESSAGES[status]
-    body = {
-        "error": error,
-        "message": message,
-        # Details may echo client text (a path, an id): redacted and bounded like any echo.
-        "details": {key: _echo(value) for key, value in (details or {}).items()},
-        "timestamp": error_timestamp(now or utc_now()),
-        "status_code": status,
-    }
-    headers: dict[str, str] | None = None
-    if status == HTTPStatus.UNAUTHORIZED:
-        headers = {"WWW-Authenticate": "Bearer"}
-    elif status == HTTPStatus.SERVICE_UNAVAILABLE:
-        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    """A 401, 403, 404, 413, 500 or 503 in the seed's error shape, with its headers (a 503's ``Retry-After``).
+
+    ``status`` may also be an ``ErrorStatus`` of its own (the local server's).
+    """
+    error = ERRORS[status] if isinstance(status, int) else status
     return Response(
-        status_code=status,
+        status_code=error.status,
         content_type=content_types.APPLICATION_JSON,
-        body=_json(body),
-        headers=headers,
+        body=_json(error.body(details, now)),
+        headers=dict(error.headers) or None,
     )
 
 

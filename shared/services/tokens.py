@@ -34,11 +34,6 @@ from shared.storage.repository import AppNotRegistered, StatusFilter, TokenKey, 
 if TYPE_CHECKING:
     from shared.http.models import TokenCreate
 
-PERMISSION_LIST = "app_tokens:list"
-PERMISSION_CREATE = "app_tokens:create"
-PERMISSION_REVOKE = "app_tokens:revoke"
-PERMISSION_VERIFY = "app_tokens:verify"
-
 
 @dataclass(frozen=True)
 class LifetimePolicy:

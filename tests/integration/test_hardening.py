@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import shared.http.api
+import shared.http.body
 from devtools.events import proxy_event
 from shared.domain.lifecycle import REFRESH_REUSE, SERVICE_REVOKE_REASONS
 from shared.domain.permissions import TOKEN_LIST_FIELDS, path_matches
@@ -96,7 +96,7 @@ def test_a_body_longer_than_the_largest_valid_one_is_413_unread(
     def never(_: str) -> Any:
         raise AssertionError("an oversized body was parsed")
 
-    monkeypatch.setattr(shared.http.api, "_parse_json", never)
+    monkeypatch.setattr(shared.http.body, "_parse_json", never)
     raw = '{"k": "' + "x" * model.MAX_BODY_BYTES + '"}'
     token = None if name == "refresh_token" else admin.plaintext_token
     result = call(name, method, path, token=token, raw_body=raw)

@@ -52,8 +52,6 @@ KNOWN_VIOLATIONS: dict[str, str] = {
     "layer: shared.services.publisher -> shared.entry.runtime": "issue14-core",
     # issue14-core: record_use's botocore errors are the adapter's to handle.
     "aws sdk: shared.services.verification -> botocore.exceptions": "issue14-core",
-    # issue14-http: build_handler is handed get_runtime by the entry layer.
-    "layer: shared.http.api -> shared.entry.runtime": "issue14-http",
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from devtools.embedded import use_local_aws_defaults
-from devtools.server import LocalApi, proxy_reply
+from devtools.local_api import LocalApi, proxy_reply
 from devtools.template import Route, TemplateError, functions, load_template
 from shared.entry.runtime import Runtime
 from shared.http.catalog import OPERATIONS

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from shared.domain.principals import Principal
 from shared.http.api import request_scope
+from shared.http.error_map import ERRORS
 from shared.http.models import ID_PATTERN, PATH_ID_PATTERN, ErrorBody, ValidationErrorBody
 
 TOKENS_PATH = "/v1/orgs/<org_id>/apps/<app_id>/tokens"
@@ -19,27 +20,23 @@ OrgId = Annotated[str, Path(pattern=ID_PATTERN, description="The organisation's 
 AppId = Annotated[str, Path(pattern=ID_PATTERN, description="The app's id.")]
 TokenId = Annotated[str, Path(pattern=PATH_ID_PATTERN, description="The token's id.")]
 
-_ERROR_DESCRIPTIONS = {
-    401: "Missing, malformed, unknown, expired or revoked token.",
-    403: "The caller lacks the permission named in `details.required_permission`.",
-    404: "No such app or token in the caller's organisation.",
-    413: "The body is longer than the route's largest valid body (`details.max_bytes`, 0 for a route "
-    "that takes none); it was not read.",
-    422: "The request is invalid; `detail` says where and why.",
-    500: "An unexpected error; nothing about it is disclosed.",
-}
+# Every operation reads or writes DynamoDB, so every one can meet throttling that outlasts
+# botocore's retries (503), and every one can fail unexpectedly (500).
+ALL_ERRORS = tuple(ERRORS)
 
 
-def responses(success: dict[int, dict[str, Any]]) -> dict[int, OpenAPIResponse]:
-    """An operation's responses: its successes, and every error in the shape really sent."""
-    errors: dict[int, dict[str, Any]] = {
-        status: {
-            "description": description,
+def responses(
+    success: dict[int, dict[str, Any]], errors: tuple[int, ...] = ALL_ERRORS
+) -> dict[int, OpenAPIResponse]:
+    """An operation's responses: its successes, and its errors (all by default) in the shape really sent."""
+    documented: dict[int, dict[str, Any]] = {}
+    for status in errors:
+        error = ERRORS[status]  # its headers are described by the document's generator (devtools.openapi)
+        documented[status] = {
+            "description": error.description,
             "content": {"application/json": {"model": ValidationErrorBody if status == 422 else ErrorBody}},
         }
-        for status, description in _ERROR_DESCRIPTIONS.items()
-    }
-    return cast("dict[int, OpenAPIResponse]", {**success, **errors})
+    return cast("dict[int, OpenAPIResponse]", {**success, **documented})
 
 
 def caller() -> Principal:

@@ -1,4 +1,4 @@
-"""Create App Token: a new token and its secrets, shown once."""
+"""Create App Token: a new token for the caller's user, within what the caller holds; secrets shown once."""
 
 from __future__ import annotations
 
@@ -10,24 +10,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    TokenCreate,
-    TokenCreated,
-)
-from shared.http.operations.common import (
-    SECURITY,
-    TOKENS_PATH,
-    AppId,
-    OrgId,
-    caller,
-    responses,
-)
-from shared.services.tokens import (
-    PERMISSION_CREATE,
-    create_token,
-)
+from shared.http.models import TokenCreate, TokenCreated
+from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
+from shared.services.tokens import create_token
 
 create_router = Router()
+CREATE_TOKEN = Operation(name="create_token", permission="app_tokens:create", router=create_router)
 
 
 @create_router.post(
@@ -35,7 +23,7 @@ create_router = Router()
     summary="Create App Token",
     operation_id="createAppToken",
     description="Issue a token for the caller's user; the plaintext secrets are in this response only. "
-    "Needs `app_tokens:create`, and every permission and restriction it grants.",
+    f"Needs `{CREATE_TOKEN.permission}`, and every permission and restriction it grants.",
     responses=responses({201: {"description": "The new token and its secrets, shown once."}}),
     security=SECURITY,
     tags=["App Tokens"],
@@ -64,6 +52,3 @@ def create_app_token(
         refresh_token_plaintext=issued.refresh_token_plaintext,
     )
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
-
-
-CREATE_TOKEN = Operation(name="create_token", permission=PERMISSION_CREATE, router=create_router)

@@ -1,4 +1,4 @@
-"""List App Tokens: one page of an app's tokens."""
+"""List App Tokens: one page of an app's tokens, newest first, optionally only those in one state."""
 
 from __future__ import annotations
 
@@ -9,31 +9,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shared.domain.observability import traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    TokensPublic,
-)
-from shared.http.operations.common import (
-    SECURITY,
-    TOKENS_PATH,
-    AppId,
-    OrgId,
-    caller,
-    responses,
-)
-from shared.services.tokens import (
-    PERMISSION_LIST,
-    list_tokens,
-)
+from shared.http.models import TokensPublic
+from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
+from shared.services.tokens import list_tokens
 from shared.storage.repository import StatusFilter
 
 list_router = Router()
+LIST_TOKENS = Operation(name="list_tokens", permission="app_tokens:list", router=list_router)
 
 
 @list_router.get(
     TOKENS_PATH,
     summary="List App Tokens",
     operation_id="listAppTokens",
-    description="The app's tokens, newest first, one page at a time. Needs `app_tokens:list`.",
+    description=f"The app's tokens, newest first, one page at a time. Needs `{LIST_TOKENS.permission}`.",
     responses=responses({200: {"description": "One page of tokens."}}),
     security=SECURITY,
     tags=["App Tokens"],
@@ -62,6 +51,3 @@ def list_app_tokens(
             status=status,
         )
     return TokensPublic(tokens=[token.to_public() for token in listing.tokens], next_token=listing.next_token)
-
-
-LIST_TOKENS = Operation(name="list_tokens", permission=PERMISSION_LIST, router=list_router)

@@ -1,4 +1,4 @@
-"""Refresh App Token: rotate both secrets with the refresh token."""
+"""Refresh App Token: rotate both secrets with the refresh token, which is the credential."""
 
 from __future__ import annotations
 
@@ -11,24 +11,15 @@ from shared.domain.errors import AuthenticationFailed
 from shared.domain.lifecycle import REFRESH_REUSE_REASON
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    TokenCreated,
-    TokenRefresh,
-)
-from shared.http.operations.common import (
-    TOKEN_PATH,
-    AppId,
-    OrgId,
-    TokenId,
-    responses,
-)
-from shared.services.tokens import (
-    refresh_token,
-)
+from shared.http.models import TokenCreated, TokenRefresh
+from shared.http.operations.common import TOKEN_PATH, AppId, OrgId, TokenId, responses
+from shared.services.tokens import refresh_token
 
 refresh_router = Router()
+# No permission: the body's refresh token is the credential, so no Authorization header is read.
+REFRESH_TOKEN = Operation(name="refresh_token", permission=None, router=refresh_router)
 
-_REFRESH_ERRORS = {status: responses({})[status] for status in (401, 413, 422, 500)}
+_REFRESH_ERRORS = (401, 413, 422, 500, 503)
 
 
 @refresh_router.post(
@@ -43,7 +34,9 @@ _REFRESH_ERRORS = {status: responses({})[status] for status in (401, 413, 422, 5
     "refresh token that was already rotated away, or the previous one after the grace, revokes the "
     "token (`refresh_token_reuse`). Of concurrent refreshes exactly one wins; the others get a 401 "
     "and the token stays live.",
-    responses={200: {"description": "The token and its new secrets, shown once."}, **_REFRESH_ERRORS},
+    responses=responses(
+        {200: {"description": "The token and its new secrets, shown once."}}, _REFRESH_ERRORS
+    ),
     tags=["App Tokens"],
 )
 def refresh_app_token(
@@ -79,6 +72,3 @@ def refresh_app_token(
         plaintext_token=issued.plaintext_token,
         refresh_token_plaintext=issued.refresh_token_plaintext,
     )
-
-
-REFRESH_TOKEN = Operation(name="refresh_token", permission=None, router=refresh_router)

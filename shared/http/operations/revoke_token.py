@@ -1,4 +1,4 @@
-"""Revoke App Token, alone or with the tokens it created."""
+"""Revoke App Token: end a token at once, alone or (``?cascade=true``) with every token it created."""
 
 from __future__ import annotations
 
@@ -11,27 +11,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from shared.domain.errors import InvalidInput
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    QueryFlag,
-    Reason,
-    TokenRevoke,
-)
-from shared.http.operations.common import (
-    SECURITY,
-    TOKEN_PATH,
-    AppId,
-    OrgId,
-    TokenId,
-    caller,
-    responses,
-)
+from shared.http.models import QueryFlag, Reason, TokenRevoke
+from shared.http.operations.common import SECURITY, TOKEN_PATH, AppId, OrgId, TokenId, caller, responses
 from shared.services.cascade import CASCADE_BOUND, revoke_with_descendants
-from shared.services.tokens import (
-    PERMISSION_REVOKE,
-    revoke_token,
-)
+from shared.services.tokens import revoke_token
 
 revoke_router = Router()
+REVOKE_TOKEN = Operation(name="revoke_token", permission="app_tokens:revoke", router=revoke_router)
 
 
 @revoke_router.delete(
@@ -39,7 +25,7 @@ revoke_router = Router()
     summary="Revoke App Token",
     operation_id="revokeAppToken",
     description="Revoke a token at once. Revoking it again changes nothing. The reason may come in the body "
-    "or as `?reason=`, not both. Needs `app_tokens:revoke`.\n\n"
+    f"or as `?reason=`, not both. Needs `{REVOKE_TOKEN.permission}`.\n\n"
     "With `?cascade=true`, every token it created is revoked too, and every token those created, "
     "across the organisation's apps, each with `revoked_reason` `parent_revoked` and its own "
     f'`App Token Revoked` event (marked `cascade: "true"`). The 204 comes once the descendants '
@@ -106,6 +92,3 @@ def _one_reason(body: TokenRevoke | None, query_reason: str | None) -> str | Non
             {},
         )
     return body_reason if body_reason is not None else query_reason
-
-
-REVOKE_TOKEN = Operation(name="revoke_token", permission=PERMISSION_REVOKE, router=revoke_router)

@@ -1,4 +1,4 @@
-"""Verify App Token: may this token make this request?"""
+"""Verify App Token: may this token make this request? The verdict for services not behind API Gateway."""
 
 from __future__ import annotations
 
@@ -10,25 +10,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from shared.domain.errors import NotFound
 from shared.domain.observability import logger, traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    RateLimitPublic,
-    TokenVerification,
-    TokenVerify,
-)
-from shared.http.operations.common import (
-    SECURITY,
-    TOKENS_PATH,
-    AppId,
-    OrgId,
-    caller,
-    responses,
-)
-from shared.services.tokens import (
-    PERMISSION_VERIFY,
-)
+from shared.http.models import RateLimitPublic, TokenVerification, TokenVerify
+from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
 from shared.services.verification import RequestContext, verify
 
 verify_router = Router()
+VERIFY_TOKEN = Operation(name="verify_token", permission="app_tokens:verify", router=verify_router)
 
 
 @verify_router.post(
@@ -38,7 +25,7 @@ verify_router = Router()
     description="Decide whether a token may make a request (method, path, scopes, permission, workspace, "
     "namespace, environment), for services not behind API Gateway. Always 200 for a decision: an "
     "invalid token is `valid: false` with a code and no metadata. Enforces the token's rate limit. "
-    "Needs `app_tokens:verify`.",
+    f"Needs `{VERIFY_TOKEN.permission}`.",
     responses=responses({200: {"description": "The verdict."}}),
     security=SECURITY,
     tags=["App Tokens"],
@@ -76,6 +63,3 @@ def verify_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenVerify, 
         token=verdict.token.to_public() if verdict.valid and verdict.token else None,
         rate_limit=RateLimitPublic(**vars(rate_limit)) if rate_limit and verdict.token else None,
     )
-
-
-VERIFY_TOKEN = Operation(name="verify_token", permission=PERMISSION_VERIFY, router=verify_router)
