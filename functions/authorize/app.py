@@ -15,9 +15,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Answer one API Gateway REQUEST authorizer event with a policy, or a 401."""
     runtime = get_runtime()
     try:
-        decision = authorize_request(
-            runtime.repository, runtime.hasher, runtime.clock, runtime.settings, event
-        )
+        decision = authorize_request(runtime, runtime.settings, event)
     except AuthorizerConfigurationError as error:
         # Raised on: API Gateway answers 500 to every request until the configuration is fixed.
         logger.error("authorizer misconfigured", extra={"reason": str(error)})

@@ -27,16 +27,17 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
     ResponseValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.domain.errors import AuthenticationFailed, InvalidInput, PayloadTooLarge, ServiceError
 from shared.domain.observability import count, logger, traced
 from shared.domain.principals import Principal, vouched_caller
 from shared.entry.runtime import Runtime, get_runtime
-from shared.http.error_map import error_response, to_response, validation_response
+from shared.http.error_map import InvalidRequest, error_response, located, to_response, validation_response
 from shared.http.models import PATH_ID_PATTERN, RequestBody
 from shared.http.request import header
-from shared.services.tokens import parse_bearer, require_permission, verify_access
+from shared.services.authentication import parse_bearer, require_permission, verify_access
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
@@ -72,8 +73,12 @@ class Operation:
     router: Router
 
 
-def new_resolver() -> APIGatewayRestResolver:
-    """A REST resolver whose every failure, its own included, comes out in the seed's shapes."""
+def new_resolver(locations: Mapping[str, str] | None = None) -> APIGatewayRestResolver:
+    """A REST resolver whose every failure, its own included, comes out in the seed's shapes.
+
+    ``locations`` says where each input of its routes comes from (:func:`input_locations`):
+    a use case's ``InvalidInput`` names its field, the 422 says where the request had it.
+    """
     resolver = APIGatewayRestResolver(
         enable_validation=True,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
@@ -98,6 +103,8 @@ def new_resolver() -> APIGatewayRestResolver:
     def _service_error(error: ServiceError) -> Response[str]:
         if isinstance(error, AuthenticationFailed):
             _note_failed_authentication(error)
+        if isinstance(error, InvalidInput):
+            return to_response(located(error, locations or {}))
         return to_response(error)
 
     @resolver.not_found
@@ -147,7 +154,7 @@ MAX_INTEGER_DIGITS = 20
 
 
 def _refuse_constant(name: str) -> Any:
-    raise InvalidInput(
+    raise InvalidRequest(
         ("body",),
         f"JSON does not allow {name} (RFC 8259)",
         "json_invalid",
@@ -158,7 +165,7 @@ def _refuse_constant(name: str) -> Any:
 
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise InvalidInput(
+        raise InvalidRequest(
             ("body",),
             f"Number should have at most {MAX_INTEGER_DIGITS} digits",
             "json_invalid",
@@ -171,7 +178,7 @@ def _bounded_int(text: str) -> int:
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e309: valid JSON, but no float holds it
-        raise InvalidInput(("body",), "Number is out of range", "json_invalid", text, {"error": "overflow"})
+        raise InvalidRequest(("body",), "Number is out of range", "json_invalid", text, {"error": "overflow"})
     return value
 
 
@@ -183,11 +190,11 @@ def _parse_json(body: str) -> Any:
     except RecursionError:
         # json.loads recurses once per level: JSON nested deeper than the interpreter's recursion
         # limit (about 1,000) raises inside Powertools' parsing, which would be a 500.
-        raise InvalidInput(("body",), "JSON is nested too deeply", "json_too_deep", None, {}) from None
+        raise InvalidRequest(("body",), "JSON is nested too deeply", "json_too_deep", None, {}) from None
 
 
-def _too_long(loc: tuple[str, ...], kind: str, limit: int, actual: int) -> InvalidInput:
-    return InvalidInput(
+def _too_long(loc: tuple[str, ...], kind: str, limit: int, actual: int) -> InvalidRequest:
+    return InvalidRequest(
         loc,
         f"{kind} should have at most {limit} {'items' if kind == 'List' else 'members'}, not {actual}",
         "too_long",
@@ -207,7 +214,7 @@ def _check_shape(parsed: Any, model: type[RequestBody]) -> None:
         # Every body of this API is an object; revoke's is optional, so it may be absent, but a JSON
         # `null` is no more an object than an array (Powertools took `[null, null]` for no body,
         # and the document says an optional body is `required: false`, not nullable).
-        raise InvalidInput(
+        raise InvalidRequest(
             ("body",),
             "Input should be a valid dictionary or object to extract fields from",
             "model_attributes_type",
@@ -240,7 +247,7 @@ def _check_body(event: Mapping[str, Any], model: type[RequestBody] | None) -> No
         try:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidInput(
+            raise InvalidRequest(
                 ("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}
             ) from None
     else:
@@ -251,7 +258,7 @@ def _check_body(event: Mapping[str, Any], model: type[RequestBody] | None) -> No
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidInput(("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}) from None
+        raise InvalidRequest(("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}) from None
     _check_media_type(event)
     try:
         parsed = _parse_json(text)
@@ -268,7 +275,7 @@ _JSON_MEDIA_TYPE = re.compile(r'application/json\s*(;\s*charset\s*=\s*"?utf-8"?\
 def _check_media_type(event: Mapping[str, Any]) -> None:
     content_type = (header(event, "content-type") or "application/json").strip()
     if not _JSON_MEDIA_TYPE.fullmatch(content_type):
-        raise InvalidInput(
+        raise InvalidRequest(
             ("header", "content-type"),
             "Content-Type must be application/json (charset, if given, utf-8)",
             "content_type_unsupported",
@@ -310,7 +317,7 @@ def _authenticate(runtime: Runtime, event: Mapping[str, Any]) -> Principal:
     presented = parse_bearer(header(event, "authorization"))
     with traced("authenticate"):
         # The management API is an API too: a token's endpoint_paths decide whether it may call it.
-        return verify_access(runtime.repository, runtime.hasher, runtime.clock, presented, event.get("path"))
+        return verify_access(runtime, presented, event.get("path"))
 
 
 def _authorize(runtime: Runtime, event: Mapping[str, Any], permission: str) -> Principal:
@@ -334,9 +341,24 @@ def body_model(router: Router) -> type[RequestBody] | None:
     return None
 
 
+def input_locations(router: Router) -> dict[str, str]:
+    """Where each input of a router's routes comes from: a route parameter's ``query`` or ``path``,
+    or ``body`` for a field of its body model (a parameter wins over a body field of its name)."""
+    locations: dict[str, str] = {}
+    model = body_model(router)
+    if model is not None:
+        locations.update(dict.fromkeys(model.model_fields, "body"))
+    for route in router._routes.values():  # Powertools keeps a router's routes only here
+        for name, annotation in get_type_hints(route, include_extras=True).items():
+            for marker in getattr(annotation, "__metadata__", ()):
+                if isinstance(marker, Query | Path):
+                    locations[name] = "query" if isinstance(marker, Query) else "path"
+    return locations
+
+
 def build_handler(operation: Operation) -> LambdaHandler:
     """The ``lambda_handler`` body of one function: authenticate, authorize, then route."""
-    resolver = new_resolver()
+    resolver = new_resolver(input_locations(operation.router))
     resolver.include_router(operation.router)
     model = body_model(operation.router)
 
