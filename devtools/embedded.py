@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from shared.entry.runtime import get_runtime, set_runtime
-from shared.services.tokens import IssuedToken, bootstrap_admin
+from shared.services.tokens import Bootstrap, IssuedToken, bootstrap_admin
 
 DEMO_ORG = "demo"
 DEMO_APP = "demo-app"
@@ -157,15 +157,7 @@ def prepare_table(aws: LocalAws) -> IssuedToken | None:
         runtime.repository.create_table()
         if not aws.embedded:
             return None
-        return bootstrap_admin(
-            runtime.repository,
-            runtime.hasher,
-            runtime.clock,
-            org_id=DEMO_ORG,
-            app_id=DEMO_APP,
-            user_id="admin",
-            permissions=["*"],
-            lifetime=timedelta(days=runtime.settings.max_token_lifetime_days),
-        )
+        lifetime = timedelta(days=runtime.settings.max_token_lifetime_days)
+        return bootstrap_admin(runtime, Bootstrap(DEMO_ORG, DEMO_APP, "admin", ["*"], lifetime))
     except (BotoCoreError, ClientError) as error:
         raise LocalAwsUnavailable(f"cannot use DynamoDB at {aws.endpoint}: {error}") from None
