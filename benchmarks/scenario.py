@@ -18,9 +18,9 @@ from typing import Any
 from devtools.events import proxy_event
 from devtools.invoke import preserved_environment
 from devtools.table import create_runtime_table
+from shared.domain.records import TokenSpec
 from shared.entry.runtime import Runtime, get_runtime, set_runtime
-from shared.http.models import TokenCreate
-from shared.services.tokens import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
+from shared.services.tokens import Bootstrap, IssuedToken, bootstrap_admin, create_token
 
 ORG = "bench"
 APP = "bench-app"
@@ -70,25 +70,14 @@ def seeded_runtime() -> tuple[Runtime, IssuedToken]:
     """The process's runtime on a fresh table, the app registered, and an admin token holding ``*``."""
     runtime = get_runtime()
     create_runtime_table(runtime)
-    admin = bootstrap_admin(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        org_id=ORG,
-        app_id=APP,
-        user_id="bench",
-        permissions=["*"],
-        lifetime=timedelta(days=300),
-    )
+    admin = bootstrap_admin(runtime, Bootstrap(ORG, APP, "bench", ["*"], timedelta(days=300)))
     return runtime, admin
 
 
 def issue(runtime: Runtime, admin: IssuedToken) -> IssuedToken:
     """A token created by ``admin`` through the create use case (one transaction)."""
-    request = TokenCreate(name="bench", permissions=["orders:read"])
-    return create_token(
-        runtime.repository, runtime.hasher, runtime.clock, LifetimePolicy(), admin.token, ORG, APP, request
-    )
+    spec = TokenSpec(name="bench", permissions=("orders:read",))
+    return create_token(runtime, admin.token, ORG, APP, spec)
 
 
 def _event(method: str, path: str, bearer: str | None, body: Any = None, **query: str) -> dict[str, Any]:

@@ -19,11 +19,13 @@ from benchmarks.meter import CallMeter
 from benchmarks.scenario import APP, ORG, TABLE, environment, lambda_environment
 from devtools.table import create_table
 from shared.domain.clock import to_iso
-from shared.domain.crypto import SecretKind, display_prefix, new_token_id
+from shared.domain.crypto import SecretHasher, SecretKind, display_prefix, new_token_id
 from shared.domain.records import Credential, LifecycleEvent, TokenRecord
+from shared.services.deps import Collaborators
 from shared.services.sweep import sweep
-from shared.services.tokens import LifetimePolicy
-from shared.storage.repository import DynamoDBTokenRepository, TokenKey, token_items, token_key
+from shared.storage.dynamodb import DynamoDBTokenRepository
+from shared.storage.items import token_items, token_key
+from shared.storage.repository import TokenKey
 
 EXPIRED_STEPS = (10, 100, 1_000)
 WARNING_WINDOW = timedelta(days=7)
@@ -78,7 +80,9 @@ def _expired(now: datetime, count: int) -> list[Credential]:
 
 def _sweep_once(repository: DynamoDBTokenRepository, meter: CallMeter, now: datetime) -> dict[str, Any]:
     meter.reset()
-    report = sweep(repository, lambda: now, LifetimePolicy(), WARNING_WINDOW, time_left=lambda: 900.0)
+    # The sweep hashes nothing: any key will do.
+    deps = Collaborators(repository, SecretHasher(bytes(32)), lambda: now, warning_window=WARNING_WINDOW)
+    report = sweep(deps, time_left=lambda: 900.0)
     return {
         "swept": report.expired,
         "items_read": meter.items_read,

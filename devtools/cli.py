@@ -11,8 +11,8 @@ from pathlib import Path
 
 from devtools.table import create_runtime_table
 from shared.entry.runtime import get_runtime
-from shared.http.models import ID_PATTERN
-from shared.services.tokens import bootstrap_admin
+from shared.http.models import ID_PATTERN, TokenCreate
+from shared.services.tokens import Bootstrap, bootstrap_admin
 
 
 def _id(value: str) -> str:
@@ -51,16 +51,17 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     """Register the app if needed and mint a first token, printed as one JSON object."""
     runtime = get_runtime()
     days = args.expires_in_days or runtime.settings.max_token_lifetime_days
-    issued = bootstrap_admin(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
+    permissions = args.permission or ["*"]
+    # The command line is an input boundary: its permissions must pass the create body's rules.
+    TokenCreate.model_validate({"name": "bootstrap", "permissions": permissions})
+    request = Bootstrap(
         org_id=args.org,
         app_id=args.app,
         user_id=args.user,
-        permissions=args.permission or ["*"],
+        permissions=permissions,
         lifetime=timedelta(days=days),
     )
+    issued = bootstrap_admin(runtime, request)
     _emit(
         {
             "token_id": issued.token.token_id,

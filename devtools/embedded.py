@@ -13,7 +13,7 @@ from pathlib import Path
 
 from devtools.table import create_runtime_table
 from shared.entry.runtime import get_runtime, set_runtime
-from shared.services.tokens import IssuedToken, bootstrap_admin
+from shared.services.tokens import Bootstrap, IssuedToken, bootstrap_admin
 
 DEMO_ORG = "demo"
 DEMO_APP = "demo-app"
@@ -158,15 +158,7 @@ def prepare_table(aws: LocalAws) -> IssuedToken | None:
         create_runtime_table(runtime)
         if not aws.embedded:
             return None
-        return bootstrap_admin(
-            runtime.repository,
-            runtime.hasher,
-            runtime.clock,
-            org_id=DEMO_ORG,
-            app_id=DEMO_APP,
-            user_id="admin",
-            permissions=["*"],
-            lifetime=timedelta(days=runtime.settings.max_token_lifetime_days),
-        )
+        lifetime = timedelta(days=runtime.settings.max_token_lifetime_days)
+        return bootstrap_admin(runtime, Bootstrap(DEMO_ORG, DEMO_APP, "admin", ["*"], lifetime))
     except (BotoCoreError, ClientError) as error:
         raise LocalAwsUnavailable(f"cannot use DynamoDB at {aws.endpoint}: {error}") from None

@@ -6,22 +6,27 @@ import base64
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 
-def proxy_event(
-    method: str,
-    path: str,
-    *,
-    resource: str | None = None,
-    path_parameters: Mapping[str, str] | None = None,
-    headers: Sequence[tuple[str, str]] | Mapping[str, str] = (),
-    query: Sequence[tuple[str, str]] | Mapping[str, str] = (),
-    body: bytes | str | None = None,
-    stage: str = "local",
-    source_ip: str = "127.0.0.1",
-) -> dict[str, Any]:
+class EventOptions(TypedDict, total=False):
+    """What a proxy event may say besides its method and path; each has API Gateway's default."""
+
+    resource: str | None  # default: the path
+    path_parameters: Mapping[str, str] | None
+    headers: Sequence[tuple[str, str]] | Mapping[str, str]
+    query: Sequence[tuple[str, str]] | Mapping[str, str]
+    body: bytes | str | None
+    stage: str  # default "local"
+    source_ip: str  # default "127.0.0.1"
+
+
+def proxy_event(method: str, path: str, **options: Unpack[EventOptions]) -> dict[str, Any]:
     """A REST API (v1) proxy event. Repeated headers and query keys keep every value, as API Gateway does."""
+    resource, path_parameters = options.get("resource"), options.get("path_parameters")
+    headers, query = options.get("headers", ()), options.get("query", ())
+    body = options.get("body")
+    stage, source_ip = options.get("stage", "local"), options.get("source_ip", "127.0.0.1")
     header_pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
     query_pairs = list(query.items()) if isinstance(query, Mapping) else list(query)
     multi_headers: dict[str, list[str]] = {}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shared.storage.repository import EXPIRING_INDEX, EXPIRY_INDEX, TTL_ATTRIBUTE, DynamoDBTokenRepository
+from shared.storage.dynamodb import DynamoDBTokenRepository
+from shared.storage.items import EXPIRING_INDEX, EXPIRY_INDEX, TTL_ATTRIBUTE
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

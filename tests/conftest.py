@@ -26,11 +26,12 @@ from moto import mock_aws
 from devtools.events import proxy_event
 from devtools.table import create_table
 from shared.domain.lifecycle import SOURCE
+from shared.domain.records import TokenSpec
 from shared.domain.settings import Settings
 from shared.entry.runtime import Runtime, set_runtime
 from shared.http.models import TokenCreate
-from shared.services.tokens import IssuedToken, LifetimePolicy, bootstrap_admin, create_token
-from shared.storage.repository import DynamoDBTokenRepository
+from shared.services.tokens import Bootstrap, IssuedToken, bootstrap_admin, create_token
+from shared.storage.dynamodb import DynamoDBTokenRepository
 from tests.leak_guard import check_table, leak_guard, record_response, summary
 
 TABLE = "app-tokens-test"
@@ -210,32 +211,19 @@ def admin(runtime: Runtime) -> IssuedToken:
     return mint_admin(runtime, ORG, APP, ["*"])
 
 
+def spec_of(fields: Mapping[str, Any]) -> TokenSpec:
+    """A create body validated by the API's model, as the create route hands it to the use case."""
+    return TokenSpec.from_fields(TokenCreate.model_validate(fields).model_dump())
+
+
 def issue(runtime: Runtime, creator: IssuedToken, **fields: Any) -> IssuedToken:
     """A token created by ``creator`` in org ``acme``, app ``billing``, through the create use case."""
     fields.setdefault("name", "t")
-    return create_token(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        LifetimePolicy(),
-        creator.token,
-        ORG,
-        APP,
-        TokenCreate.model_validate(fields),
-    )
+    return create_token(runtime, creator.token, ORG, APP, spec_of(fields))
 
 
 def mint_admin(runtime: Runtime, org: str, app: str, permissions: list[str], days: int = 365) -> IssuedToken:
-    return bootstrap_admin(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        org_id=org,
-        app_id=app,
-        user_id="admin",
-        permissions=permissions,
-        lifetime=timedelta(days=days),
-    )
+    return bootstrap_admin(runtime, Bootstrap(org, app, "admin", permissions, timedelta(days=days)))
 
 
 def with_authorizer_environment(settings: Settings, environment: Mapping[str, str]) -> Settings:

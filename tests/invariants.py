@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.lifecycle import CREATED, EXPIRED, EXPIRING, PARENT_REVOKED_REASON, REVOKED, ROTATED
-from shared.storage.repository import CHILD_SK_PREFIX, link_from_item, record_from_item
+from shared.storage.items import CHILD_SK_PREFIX, link_from_item, record_from_item
 from tests.conftest import TABLE
 
 

@@ -43,7 +43,6 @@ class SecretKind(StrEnum):
 _TOKEN_PATTERN = re.compile(
     rf"^(atok|aref)_([{BASE32}]{{{TOKEN_ID_LENGTH}}})_([0-9A-Za-z]{{{SECRET_LENGTH}}})([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})$"
 )
-TOKEN_ID_PATTERN = rf"^[{BASE32}]{{{TOKEN_ID_LENGTH}}}$"
 
 
 @dataclass(frozen=True)

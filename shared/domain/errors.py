@@ -45,10 +45,16 @@ class PayloadTooLarge(ServiceError):
 
 
 class InvalidInput(ServiceError):
-    """Input that passed the models but breaks a rule only the service can check (422)."""
+    """Input that passed the models but breaks a rule only the service can check (422).
 
-    def __init__(
-        self, loc: tuple[str | int, ...], msg: str, error_type: str, value: Any, ctx: dict[str, Any]
-    ) -> None:
+    It names the input (``field``, e.g. ``expires_at``), not where a request carried it:
+    the HTTP layer knows that (``shared.http.error_map.problem_of``).
+    """
+
+    def __init__(self, *, field: str, msg: str, error_type: str, value: Any, ctx: dict[str, Any]) -> None:
         super().__init__(msg)
-        self.errors = [{"loc": list(loc), "msg": msg, "type": error_type, "input": value, "ctx": ctx}]
+        self.field = field
+        self.msg = msg
+        self.error_type = error_type
+        self.value = value
+        self.ctx = ctx

@@ -25,7 +25,6 @@ ROTATED = "App Token Rotated"
 EXPIRED = "App Token Expired"
 EXPIRING = "App Token Expiring"
 REFRESH_REUSE = "App Token Refresh Reuse Detected"
-DETAIL_TYPES = (CREATED, REVOKED, ROTATED, EXPIRED, EXPIRING, REFRESH_REUSE)
 REFRESH_REUSE_REASON = "refresh_token_reuse"
 # A token revoked because the token that created it was revoked with ``cascade=true``.
 PARENT_REVOKED_REASON = "parent_revoked"
@@ -56,7 +55,7 @@ def event_detail(event: LifecycleEvent, token: TokenRecord | None) -> dict[str, 
         "token_id": event.token_id,
         "occurred_at": event.occurred_at,
         **event.extra,
-        "token": token.to_public().model_dump(mode="json") if token is not None else None,
+        "token": token.public_fields() if token is not None else None,
     }
 
 

@@ -1,19 +1,15 @@
 """Permission and restriction rules: what a token may do, and what a creator may grant.
 
 Permissions are grants (``resource:action``; ``resource:*`` and ``*`` are
-wildcards; an empty list grants nothing). The restriction lists (scopes,
-workspace, namespace and environment ids, endpoint paths) narrow a token: an
-empty list means unrestricted, a non-empty one means only these.
+wildcards; an empty list grants nothing). The restriction lists narrow a token
+(``shared.domain.restrictions``); the path patterns they use are matched here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 WILDCARD = "*"
-RESTRICTION_FIELDS = ("scopes", "workspace_ids", "namespace_ids", "environment_ids", "endpoint_paths")
-# Every list a token has: its grants and its restrictions.
-TOKEN_LIST_FIELDS = ("permissions", *RESTRICTION_FIELDS)
 
 
 def grants(held: str, wanted: str) -> bool:
@@ -133,24 +129,4 @@ def rate_limit_breach(
     requested_size = bucket_size(requested_rps, requested_burst) or 0
     if requested_size > creator_size:
         return f"rate_limit_burst:{requested_size}"
-    return None
-
-
-def restriction_breach(field: str, creator: Sequence[str], requested: Sequence[str]) -> str | None:
-    """The first ``<field>:<value>`` (or ``<field>:*``) that would widen the creator's restriction.
-
-    A creator with an empty list may set anything; a restricted creator may only
-    set a non-empty subset (for endpoint paths: patterns its own patterns cover).
-    """
-    if not creator:
-        return None
-    if not requested:
-        return f"{field}:{WILDCARD}"
-    for value in requested:
-        if field == "endpoint_paths":
-            covered = any(pattern_within(value, own) for own in creator)
-        else:
-            covered = value in creator
-        if not covered:
-            return f"{field}:{value}"
     return None

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.domain.permissions import TOKEN_LIST_FIELDS
+from shared.domain.restrictions import RESTRICTION_FIELDS, TOKEN_LIST_FIELDS, restriction
 
 if TYPE_CHECKING:
     from shared.domain.records import TokenRecord
@@ -51,19 +51,12 @@ class Principal(Protocol):
     @property
     def permissions(self) -> Sequence[str]: ...
     @property
-    def scopes(self) -> Sequence[str]: ...
-    @property
-    def workspace_ids(self) -> Sequence[str]: ...
-    @property
-    def namespace_ids(self) -> Sequence[str]: ...
-    @property
-    def environment_ids(self) -> Sequence[str]: ...
-    @property
-    def endpoint_paths(self) -> Sequence[str]: ...
-    @property
     def rate_limit_rps(self) -> int | None: ...
     @property
     def rate_limit_burst(self) -> int | None: ...
+    def restricted_to(self, list_field: str) -> Sequence[str]:
+        """The caller's list of one restriction (``shared.domain.restrictions``); empty: unrestricted."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -75,13 +68,14 @@ class VouchedCaller:
     token_id: str | None = None
     expires_at: str | None = None
     permissions: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
-    workspace_ids: tuple[str, ...] = ()
-    namespace_ids: tuple[str, ...] = ()
-    environment_ids: tuple[str, ...] = ()
-    endpoint_paths: tuple[str, ...] = field(default=())
+    # Each restriction's list by its list field; one not there is unrestricted.
+    restrictions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     rate_limit_rps: int | None = None
     rate_limit_burst: int | None = None
+
+    def restricted_to(self, list_field: str) -> tuple[str, ...]:
+        """See :class:`Principal`."""
+        return self.restrictions.get(restriction(list_field).list_field, ())
 
 
 @dataclass(frozen=True)
@@ -124,15 +118,15 @@ def from_authorizer_context(context: Mapping[str, Any]) -> VouchedCaller | None:
     """The caller our authorizer vouched for; ``None`` when the context is not one of ours."""
     if context.get("issuer") != ISSUER or not context.get("org_id") or not context.get("owner_id"):
         return None
-    lists = {name: _words(context.get(name)) for name in LIST_FIELDS}
     return VouchedCaller(
         org_id=str(context["org_id"]),
         owner_id=str(context["owner_id"]),
         token_id=str(context.get("token_id") or "") or None,
         expires_at=str(context.get("expires_at") or "") or None,
+        permissions=_words(context.get("permissions")),
+        restrictions={name: _words(context.get(name)) for name in RESTRICTION_FIELDS},
         rate_limit_rps=_limit(context.get("rate_limit_rps")),
         rate_limit_burst=_limit(context.get("rate_limit_burst")),
-        **lists,
     )
 
 

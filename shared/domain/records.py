@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from shared.http.models import AppTokenPublic
+from shared.domain.restrictions import RESTRICTION_FIELDS, restriction
+
+# A token's state, as a listing may filter on it.
+StatusFilter = Literal["active", "expired", "revoked"]
+# Stored facts that are not fields of the seed's AppToken: the API shows every other field.
+PRIVATE_FIELDS = ("app_id", "created_by_token_id")
 
 
 @dataclass(frozen=True)
@@ -42,19 +47,52 @@ class TokenRecord:
     # for by a JWT authorizer. A stored fact, not a field of the seed's AppToken object.
     created_by_token_id: str | None = None
 
-    def to_public(self) -> AppTokenPublic:
-        """The API's view: exactly the seed's fields (``app_id`` and the lineage are not among them)."""
-        # Imported here: pydantic is a large import that the sweep never needs.
-        from shared.http.models import AppTokenPublic
-
+    def public_fields(self) -> dict[str, Any]:
+        """The seed's fields of the token (``app_id`` and the lineage are not among them), by name."""
         # A shallow copy: asdict() deep-copies every list, which costs more than the validation.
         fields = dict(vars(self))
-        del fields["app_id"], fields["created_by_token_id"]
-        return AppTokenPublic.model_validate(fields)
+        for name in PRIVATE_FIELDS:
+            del fields[name]
+        return fields
+
+    def restricted_to(self, list_field: str) -> Sequence[str]:
+        """The token's list of the restriction ``list_field`` (empty: unrestricted)."""
+        values: list[str] = getattr(self, restriction(list_field).list_field)
+        return values
 
     def is_expired(self, now_iso: str) -> bool:
         """Whether the token has reached its expiry (timestamps compare as text)."""
         return self.expires_at is not None and self.expires_at <= now_iso
+
+
+@dataclass(frozen=True)
+class TokenSpec:
+    """What a creator asks a new token to be: the create body's fields, as the use cases take them.
+
+    ``restrictions`` holds each restriction's list by its list field (see
+    ``shared.domain.restrictions``); a restriction not there is unrestricted.
+    """
+
+    name: str
+    description: str | None = None
+    token_type: str = "pat"
+    permissions: tuple[str, ...] = ()
+    restrictions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    rate_limit_rps: int | None = None
+    rate_limit_burst: int | None = None
+    expires_at: datetime | None = None
+
+    @classmethod
+    def from_fields(cls, values: Mapping[str, Any]) -> TokenSpec:
+        """A spec from flat fields, as a create body holds them (each restriction's list under its name)."""
+        flat = dict(values)
+        restrictions = {name: tuple(flat.pop(name, ())) for name in RESTRICTION_FIELDS}
+        permissions = tuple(flat.pop("permissions", ()))
+        return cls(permissions=permissions, restrictions=restrictions, **flat)
+
+    def restricted_to(self, list_field: str) -> tuple[str, ...]:
+        """The list asked for the restriction ``list_field`` (empty: unrestricted)."""
+        return self.restrictions.get(restriction(list_field).list_field, ())
 
 
 @dataclass(frozen=True)

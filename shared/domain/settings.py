@@ -8,8 +8,7 @@ from functools import lru_cache
 
 from shared.domain.principals import ClaimNames, TrustedAuthorizer
 
-DEFAULT_TABLE_NAME = "app-tokens"
-DEFAULT_REFRESH_TOKEN_GRACE_SECONDS = 30
+DEFAULT_TABLE_NAME = "app-tokens"  # devtools reads it too
 # Long enough for a client to retry a lost answer, short enough that a stolen refresh token
 # replayed later is still caught as reuse.
 MAX_REFRESH_TOKEN_GRACE_SECONDS = 60
@@ -17,7 +16,10 @@ MAX_REFRESH_TOKEN_GRACE_SECONDS = 60
 
 @dataclass(frozen=True)
 class Settings:
-    """Every knob of the service; the README's configuration table lists the same names."""
+    """Every knob of the service; the README's configuration table lists the same names.
+
+    Each default is written once, here: ``from_env`` and ``LifetimePolicy`` read it from this class.
+    """
 
     table_name: str = DEFAULT_TABLE_NAME
     # Local and test use: the HMAC key itself. In AWS the key lives in SSM or Secrets Manager.
@@ -29,7 +31,7 @@ class Settings:
     retention_days: int = 30
     expiry_warning_days: int = 7
     # How long after a rotation the refresh token it replaced may be presented again as a retry.
-    refresh_token_grace_seconds: int = DEFAULT_REFRESH_TOKEN_GRACE_SECONDS
+    refresh_token_grace_seconds: int = 30
     event_bus_name: str = "default"
     # Management handlers: whose authentication to trust instead of reading the bearer token again.
     trusted_authorizer: TrustedAuthorizer = TrustedAuthorizer.NONE
@@ -43,29 +45,37 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """Build the settings from environment variables (``os.environ`` by default)."""
+        """Build the settings from environment variables (``os.environ`` by default).
+
+        A variable that is unset or empty leaves the field's default above.
+        """
         env = os.environ if environ is None else environ
+        default, claims = cls(), ClaimNames()
         return cls(
-            table_name=env.get("TABLE_NAME") or DEFAULT_TABLE_NAME,
+            table_name=env.get("TABLE_NAME") or default.table_name,
             token_hash_key=env.get("TOKEN_HASH_KEY") or None,
             token_hash_key_parameter=env.get("TOKEN_HASH_KEY_PARAMETER") or None,
             token_hash_key_secret_id=env.get("TOKEN_HASH_KEY_SECRET_ID") or None,
-            default_token_lifetime_days=_positive_int(env, "DEFAULT_TOKEN_LIFETIME_DAYS", 90),
-            max_token_lifetime_days=_positive_int(env, "MAX_TOKEN_LIFETIME_DAYS", 365),
-            retention_days=_positive_int(env, "RETENTION_DAYS", 30),
-            expiry_warning_days=_positive_int(env, "EXPIRY_WARNING_DAYS", 7),
+            default_token_lifetime_days=_positive_int(
+                env, "DEFAULT_TOKEN_LIFETIME_DAYS", default.default_token_lifetime_days
+            ),
+            max_token_lifetime_days=_positive_int(
+                env, "MAX_TOKEN_LIFETIME_DAYS", default.max_token_lifetime_days
+            ),
+            retention_days=_positive_int(env, "RETENTION_DAYS", default.retention_days),
+            expiry_warning_days=_positive_int(env, "EXPIRY_WARNING_DAYS", default.expiry_warning_days),
             refresh_token_grace_seconds=_seconds_between(
                 env,
                 "REFRESH_TOKEN_GRACE_SECONDS",
-                DEFAULT_REFRESH_TOKEN_GRACE_SECONDS,
+                default.refresh_token_grace_seconds,
                 MAX_REFRESH_TOKEN_GRACE_SECONDS,
             ),
-            event_bus_name=env.get("EVENT_BUS_NAME") or "default",
-            trusted_authorizer=TrustedAuthorizer(env.get("TRUSTED_AUTHORIZER") or "none"),
+            event_bus_name=env.get("EVENT_BUS_NAME") or default.event_bus_name,
+            trusted_authorizer=TrustedAuthorizer(env.get("TRUSTED_AUTHORIZER") or default.trusted_authorizer),
             claim_names=ClaimNames(
-                user_id=env.get("CLAIM_USER_ID") or "sub",
-                org_id=env.get("CLAIM_ORG_ID") or "custom:org_id",
-                permissions=env.get("CLAIM_PERMISSIONS") or "custom:permissions",
+                user_id=env.get("CLAIM_USER_ID") or claims.user_id,
+                org_id=env.get("CLAIM_ORG_ID") or claims.org_id,
+                permissions=env.get("CLAIM_PERMISSIONS") or claims.permissions,
             ),
             authorizer_org_id=env.get("AUTHORIZER_ORG_ID") or None,
             authorizer_app_id=env.get("AUTHORIZER_APP_ID") or None,
@@ -99,5 +109,5 @@ def _seconds_between(env: os._Environ[str] | dict[str, str], name: str, default:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings; tests clear the cache through ``shared.entry.runtime.reset``."""
+    """The process-wide settings; ``shared.entry.runtime.set_runtime`` clears the cache (tests, server)."""
     return Settings.from_env()

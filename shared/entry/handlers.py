@@ -50,9 +50,7 @@ def authorizer_function() -> LambdaHandler:
 def _authorize(event: dict[str, Any]) -> dict[str, Any]:
     runtime = get_runtime()
     try:
-        decision = authorize_request(
-            runtime.repository, runtime.hasher, runtime.clock, runtime.settings, event
-        )
+        decision = authorize_request(runtime, runtime.settings, event)
     except AuthorizerConfigurationError as error:
         # Raised on: API Gateway answers 500 to every request until the configuration is fixed.
         logger.error("authorizer misconfigured", extra={"reason": str(error)})

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 from shared.domain.clock import Clock, utc_now
 from shared.domain.crypto import SecretHasher
 from shared.domain.settings import Settings, get_settings
-from shared.services.tokens import LifetimePolicy
+from shared.services.deps import LifetimePolicy
 from shared.storage.aws import new_events_client
-from shared.storage.repository import DynamoDBTokenRepository, TokenRepository
+from shared.storage.dynamodb import DynamoDBTokenRepository
+from shared.storage.repository import TokenRepository
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -66,7 +67,11 @@ def load_hash_key(settings: Settings) -> bytes:
 
 @dataclass
 class Runtime:
-    """What handlers hand to the use cases: settings, repository, clock and the key's hasher."""
+    """What handlers hand to the use cases: settings, repository, clock and the key's hasher.
+
+    It is the use cases' ``shared.services.deps.Deps`` (and the publisher's ``PublisherDeps``)
+    as it stands: the composition root builds it once per container.
+    """
 
     settings: Settings
     repository: TokenRepository
@@ -103,11 +108,7 @@ class Runtime:
     @property
     def lifetimes(self) -> LifetimePolicy:
         """Token lifetimes from the settings."""
-        return LifetimePolicy(
-            default=timedelta(days=self.settings.default_token_lifetime_days),
-            maximum=timedelta(days=self.settings.max_token_lifetime_days),
-            retention=timedelta(days=self.settings.retention_days),
-        )
+        return LifetimePolicy.from_settings(self.settings)
 
 
 _current: Runtime | None = None

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
 from http import HTTPStatus
 from typing import Annotated, Any, Protocol, get_args, get_origin, get_type_hints
 
@@ -23,49 +22,39 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
     ResponseValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.domain.clock import Clock
-from shared.domain.crypto import SecretHasher
-from shared.domain.errors import AuthenticationFailed, ServiceError
+from shared.domain.errors import AuthenticationFailed, InvalidInput, ServiceError
 from shared.domain.observability import count, logger, traced
 from shared.domain.principals import Principal, vouched_caller
 from shared.domain.settings import Settings
 from shared.http.body import check_body
-from shared.http.error_map import error_response, to_response, validation_response
+from shared.http.error_map import error_response, located, to_response, validation_response
 from shared.http.models import PATH_ID_PATTERN, RequestBody
 from shared.http.request import header
-from shared.services.tokens import LifetimePolicy, parse_bearer, require_permission, verify_access
-from shared.storage.repository import TokenRepository
+from shared.services.authentication import parse_bearer, require_permission, verify_access
+from shared.services.deps import Deps
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
-class Collaborators(Protocol):
-    """What the HTTP layer and its routes use of the running function (``shared.entry.runtime.Runtime``).
+class HttpDeps(Deps, Protocol):
+    """What the HTTP layer and its routes use of the running function (``shared.entry.runtime.Runtime``):
+    the use cases' collaborators and the settings.
 
     Declared here, not imported from the entry layer, which sits above this one and hands it in.
     """
 
     @property
     def settings(self) -> Settings: ...
-    @property
-    def repository(self) -> TokenRepository: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def hasher(self) -> SecretHasher: ...
-    @property
-    def lifetimes(self) -> LifetimePolicy: ...
-    @property
-    def refresh_grace(self) -> timedelta: ...
 
 
 @dataclass(frozen=True)
 class RequestScope:
     """What a route needs beyond its parameters: the collaborators and the authenticated caller."""
 
-    runtime: Collaborators
+    runtime: HttpDeps
     caller: Principal | None
 
 
@@ -92,8 +81,12 @@ class Operation:
     router: Router
 
 
-def new_resolver() -> APIGatewayRestResolver:
-    """A REST resolver whose every failure, its own included, comes out in the seed's shapes."""
+def new_resolver(locations: Mapping[str, str] | None = None) -> APIGatewayRestResolver:
+    """A REST resolver whose every failure, its own included, comes out in the seed's shapes.
+
+    ``locations`` says where each input of its routes comes from (:func:`input_locations`):
+    a use case's ``InvalidInput`` names its field, the 422 says where the request had it.
+    """
     resolver = APIGatewayRestResolver(
         enable_validation=True,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
@@ -118,6 +111,8 @@ def new_resolver() -> APIGatewayRestResolver:
     def _service_error(error: ServiceError) -> Response[str]:
         if isinstance(error, AuthenticationFailed):
             _note_failed_authentication(error)
+        if isinstance(error, InvalidInput):
+            return to_response(located(error, locations or {}))
         return to_response(error)
 
     @resolver.not_found
@@ -174,7 +169,7 @@ def _proxy_result(response: Response[str]) -> dict[str, Any]:
     }
 
 
-def _authenticate(runtime: Collaborators, event: Mapping[str, Any]) -> Principal:
+def _authenticate(runtime: HttpDeps, event: Mapping[str, Any]) -> Principal:
     settings = runtime.settings
     vouched = vouched_caller(settings.trusted_authorizer, settings.claim_names, event.get("requestContext"))
     if vouched is not None:
@@ -182,10 +177,10 @@ def _authenticate(runtime: Collaborators, event: Mapping[str, Any]) -> Principal
     presented = parse_bearer(header(event, "authorization"))
     with traced("authenticate"):
         # The management API is an API too: a token's endpoint_paths decide whether it may call it.
-        return verify_access(runtime.repository, runtime.hasher, runtime.clock, presented, event.get("path"))
+        return verify_access(runtime, presented, event.get("path"))
 
 
-def _authorize(runtime: Collaborators, event: Mapping[str, Any], permission: str) -> Principal:
+def _authorize(runtime: HttpDeps, event: Mapping[str, Any], permission: str) -> Principal:
     caller = _authenticate(runtime, event)
     logger.append_keys(caller_token_id=caller.token_id, caller_user_id=caller.owner_id, org_id=caller.org_id)
     require_permission(caller, permission)
@@ -206,13 +201,28 @@ def body_model(router: Router) -> type[RequestBody] | None:
     return None
 
 
-def build_handler(operation: Operation, collaborators: Callable[[], Collaborators]) -> LambdaHandler:
+def input_locations(router: Router) -> dict[str, str]:
+    """Where each input of a router's routes comes from: a route parameter's ``query`` or ``path``,
+    or ``body`` for a field of its body model (a parameter wins over a body field of its name)."""
+    locations: dict[str, str] = {}
+    model = body_model(router)
+    if model is not None:
+        locations.update(dict.fromkeys(model.model_fields, "body"))
+    for route in router._routes.values():  # Powertools keeps a router's routes only here
+        for name, annotation in get_type_hints(route, include_extras=True).items():
+            for marker in getattr(annotation, "__metadata__", ()):
+                if isinstance(marker, Query | Path):
+                    locations[name] = "query" if isinstance(marker, Query) else "path"
+    return locations
+
+
+def build_handler(operation: Operation, collaborators: Callable[[], HttpDeps]) -> LambdaHandler:
     """The ``lambda_handler`` body of one function: authenticate, authorize, then route.
 
     ``collaborators`` is asked once per request (the entry layer passes ``get_runtime``), so that a
     runtime replaced between requests (tests, the local server) is the one used.
     """
-    resolver = new_resolver()
+    resolver = new_resolver(input_locations(operation.router))
     resolver.include_router(operation.router)
     model = body_model(operation.router)
 

@@ -21,25 +21,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from shared.domain.clock import Clock
-from shared.domain.crypto import SecretHasher
 from shared.domain.principals import authorizer_context
+from shared.domain.restrictions import RESTRICTIONS
 from shared.domain.settings import Settings
-from shared.http.request import bearer_credential, header
+from shared.http.request import header
+from shared.services.authentication import bearer_credential
+from shared.services.deps import VerifyDeps
 from shared.services.verification import RequestContext, Verdict, VerifyCode, verify
-from shared.storage.repository import TokenRepository
 
 # Not a credential at all: API Gateway's 401, without a policy.
 UNAUTHENTICATED = frozenset(
     {VerifyCode.MALFORMED, VerifyCode.NOT_FOUND, VerifyCode.EXPIRED, VerifyCode.REVOKED}
 )
-# Where a request names the workspace, namespace and environment it acts on: a path parameter of
-# that name, else a header. The API behind must act on the ids it was authorized for.
-RESOURCE_SOURCES = {
-    "workspace_id": "x-workspace-id",
-    "namespace_id": "x-namespace-id",
-    "environment_id": "x-environment-id",
-}
+# Where a request names the ids it acts on (each restriction with a header): a path parameter of
+# that name, else the header. The API behind must act on the ids it was authorized for.
+RESOURCE_SOURCES = {r.request_field: r.header for r in RESTRICTIONS if r.header is not None}
 
 
 # The value of AUTHORIZER_ORG_ID / AUTHORIZER_APP_ID that stands for any org or app, and the key of
@@ -179,11 +175,11 @@ def requirement_for(rules: RouteRules, method: str, resource: str) -> Requiremen
 def request_context(event: Mapping[str, Any], method: str, requirement: Requirement) -> RequestContext:
     """What an API Gateway REQUEST authorizer event asks for, in the verification core's terms."""
     path_parameters = event.get("pathParameters") or {}
-    resources = {
+    resources: dict[str, Any] = {
         name: path_parameters.get(name) or header(event, header_name)
         for name, header_name in RESOURCE_SOURCES.items()
     }
-    return RequestContext(
+    return RequestContext.of(
         method=method or None,
         path=event.get("path"),
         scopes=requirement.scopes,
@@ -218,13 +214,7 @@ def decision_for(verdict: Verdict, method_arn: str) -> AuthorizerDecision:
     return AuthorizerDecision(verdict.code, _policy(token.owner_id, effect, method_arn, context))
 
 
-def authorize_request(
-    repository: TokenRepository,
-    hasher: SecretHasher,
-    clock: Clock,
-    settings: Settings,
-    event: Mapping[str, Any],
-) -> AuthorizerDecision:
+def authorize_request(deps: VerifyDeps, settings: Settings, event: Mapping[str, Any]) -> AuthorizerDecision:
     """Decide an API Gateway REQUEST authorizer event with the verification core.
 
     The token must belong to ``AUTHORIZER_ORG_ID`` / ``AUTHORIZER_APP_ID`` (another's is
@@ -244,13 +234,6 @@ def authorize_request(
         code = VerifyCode.FORBIDDEN_PATH
         policy = _policy(NO_PRINCIPAL, "Deny", method_arn, {"code": code.value})
         return AuthorizerDecision(code, policy, reason="no rule for this route in AUTHORIZER_ROUTES")
-    verdict = verify(
-        repository,
-        hasher,
-        clock,
-        presented,
-        request_context(event, method, requirement),
-        org_id=guarded.org_id,
-        app_id=guarded.app_id,
-    )
+    context = request_context(event, method, requirement)
+    verdict = verify(deps, presented, context, org_id=guarded.org_id, app_id=guarded.app_id)
     return decision_for(verdict, method_arn)

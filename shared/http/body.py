@@ -16,7 +16,8 @@ from typing import Any
 
 from annotated_types import MaxLen
 
-from shared.domain.errors import InvalidInput, PayloadTooLarge
+from shared.domain.errors import PayloadTooLarge
+from shared.http.error_map import InvalidRequest
 from shared.http.models import RequestBody
 from shared.http.request import header
 
@@ -26,7 +27,7 @@ MAX_INTEGER_DIGITS = 20
 
 
 def _refuse_constant(name: str) -> Any:
-    raise InvalidInput(
+    raise InvalidRequest(
         ("body",),
         f"JSON does not allow {name} (RFC 8259)",
         "json_invalid",
@@ -37,7 +38,7 @@ def _refuse_constant(name: str) -> Any:
 
 def _bounded_int(text: str) -> int:
     if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise InvalidInput(
+        raise InvalidRequest(
             ("body",),
             f"Number should have at most {MAX_INTEGER_DIGITS} digits",
             "json_invalid",
@@ -50,7 +51,7 @@ def _bounded_int(text: str) -> int:
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e309: valid JSON, but no float holds it
-        raise InvalidInput(("body",), "Number is out of range", "json_invalid", text, {"error": "overflow"})
+        raise InvalidRequest(("body",), "Number is out of range", "json_invalid", text, {"error": "overflow"})
     return value
 
 
@@ -62,11 +63,11 @@ def _parse_json(body: str) -> Any:
     except RecursionError:
         # json.loads recurses once per level: JSON nested deeper than the interpreter's recursion
         # limit (about 1,000) raises inside Powertools' parsing, which would be a 500.
-        raise InvalidInput(("body",), "JSON is nested too deeply", "json_too_deep", None, {}) from None
+        raise InvalidRequest(("body",), "JSON is nested too deeply", "json_too_deep", None, {}) from None
 
 
-def _too_long(loc: tuple[str, ...], kind: str, limit: int, actual: int) -> InvalidInput:
-    return InvalidInput(
+def _too_long(loc: tuple[str, ...], kind: str, limit: int, actual: int) -> InvalidRequest:
+    return InvalidRequest(
         loc,
         f"{kind} should have at most {limit} {'items' if kind == 'List' else 'members'}, not {actual}",
         "too_long",
@@ -86,7 +87,7 @@ def _check_shape(parsed: Any, model: type[RequestBody]) -> None:
         # Every body of this API is an object; revoke's is optional, so it may be absent, but a JSON
         # `null` is no more an object than an array (Powertools took `[null, null]` for no body,
         # and the document says an optional body is `required: false`, not nullable).
-        raise InvalidInput(
+        raise InvalidRequest(
             ("body",),
             "Input should be a valid dictionary or object to extract fields from",
             "model_attributes_type",
@@ -119,7 +120,7 @@ def check_body(event: Mapping[str, Any], model: type[RequestBody] | None) -> Non
         try:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidInput(
+            raise InvalidRequest(
                 ("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}
             ) from None
     else:
@@ -130,7 +131,7 @@ def check_body(event: Mapping[str, Any], model: type[RequestBody] | None) -> Non
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidInput(("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}) from None
+        raise InvalidRequest(("body",), "Body must be UTF-8 encoded JSON", "utf8_invalid", None, {}) from None
     _check_media_type(event)
     try:
         parsed = _parse_json(text)
@@ -147,7 +148,7 @@ _JSON_MEDIA_TYPE = re.compile(r'application/json\s*(;\s*charset\s*=\s*"?utf-8"?\
 def _check_media_type(event: Mapping[str, Any]) -> None:
     content_type = (header(event, "content-type") or "application/json").strip()
     if not _JSON_MEDIA_TYPE.fullmatch(content_type):
-        raise InvalidInput(
+        raise InvalidRequest(
             ("header", "content-type"),
             "Content-Type must be application/json (charset, if given, utf-8)",
             "content_type_unsupported",

@@ -15,7 +15,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from shared.domain.clock import error_timestamp, utc_now
-from shared.domain.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from shared.domain.errors import (
+    AuthenticationFailed,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+)
 
 # Seconds a client should wait after a 503. DynamoDB throttling clears within a second or two
 # (on-demand tables double their capacity quickly), and botocore has already retried three times.
@@ -282,9 +289,33 @@ def is_transient(error: BaseException) -> bool:
     return code == "TransactionCanceledException" and bool(codes) and codes <= {"TransactionConflict"}
 
 
+class InvalidRequest(ServiceError):
+    """A 422 the HTTP layer finds itself, at a location of the request it knows (the body guards)."""
+
+    def __init__(
+        self, loc: tuple[str | int, ...], msg: str, error_type: str, value: Any, ctx: dict[str, Any]
+    ) -> None:
+        super().__init__(msg)
+        self.errors = [{"loc": list(loc), "msg": msg, "type": error_type, "input": value, "ctx": ctx}]
+
+
+def located(error: InvalidInput, locations: Mapping[str, str]) -> InvalidRequest:
+    """A use case's ``InvalidInput`` at the request location its field came from.
+
+    ``locations`` is an operation's map of inputs to ``query``, ``path`` or ``body``, read
+    from its route's signature (``shared.http.api.input_locations``); a field it does not
+    know is reported by name alone.
+    """
+    where = locations.get(error.field)
+    loc = (where, error.field) if where is not None else (error.field,)
+    return InvalidRequest(loc, error.msg, error.error_type, error.value, error.ctx)
+
+
 def to_response(error: Exception) -> Response[str]:
     """The response for any failure; anything unforeseen is a bare 500 that leaks nothing."""
     if isinstance(error, InvalidInput):
+        error = located(error, {})
+    if isinstance(error, InvalidRequest):
         return validation_response(error.errors)
     details: dict[str, Any] = {}
     if isinstance(error, AuthenticationFailed):

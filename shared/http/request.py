@@ -1,4 +1,8 @@
-"""What an API Gateway event presents, read the same way by the handlers and the authorizer."""
+"""What an API Gateway event presents, read the same way by the handlers and the authorizer.
+
+The bearer credential of an ``Authorization`` header is read by
+``shared.services.authentication.bearer_credential``.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,3 @@ def header(event: Mapping[str, Any], name: str) -> str | None:
         if key.lower() == name:
             return value if isinstance(value, str) else None
     return None
-
-
-def bearer_credential(authorization: str | None) -> str | None:
-    """The credential of an ``Authorization: Bearer <credential>`` header, unchecked; ``None`` otherwise."""
-    if not authorization:
-        return None
-    scheme, _, credential = authorization.strip().partition(" ")
-    credential = credential.strip()
-    return credential if scheme.lower() == "bearer" and credential else None

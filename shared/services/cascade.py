@@ -25,11 +25,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.domain.clock import Clock, to_iso
+from shared.domain.clock import to_iso
 from shared.domain.lifecycle import CASCADE_MARKER, CASCADE_PENDING, PARENT_REVOKED_REASON, REVOKED
 from shared.domain.principals import Principal
 from shared.domain.records import LifecycleEvent
-from shared.services.tokens import LifetimePolicy, purge_epoch, revoke_token, token_event
+from shared.services.deps import Deps, purge_epoch
+from shared.services.tokens import Revocation, revoke_as, token_event
 from shared.storage.repository import RevokeOutcome, TokenKey, TokenRepository
 
 # Links a request looks at before its 204 (and the publisher per record): a bound on the work
@@ -56,44 +57,28 @@ class CascadeReport:
 
 
 def revoke_with_descendants(
-    repository: TokenRepository,
-    clock: Clock,
-    policy: LifetimePolicy,
-    caller: Principal,
-    org_id: str,
-    app_id: str,
-    token_id: str,
-    reason: str | None,
-    bound: int | None = None,
+    deps: Deps, caller: Principal, key: TokenKey, reason: str | None, bound: int | None = None
 ) -> CascadeReport:
     """Revoke a token (as revoke does) and then its descendants, up to ``bound`` of them now.
 
     A token that was already revoked keeps its first revocation; its descendants are revoked
     all the same, since a child may be live under a revoked parent.
     """
-    now = clock()
-    revoked_now = revoke_token(
-        repository, clock, policy, caller, org_id, app_id, token_id, reason, now=now, marks=_MARKED
-    )
-    key = TokenKey(org_id=org_id, app_id=app_id, token_id=token_id)
+    now = deps.clock()
+    revoked_now = revoke_as(deps, caller, key, Revocation(reason=reason, at=now, marks=_MARKED))
     # The root's marked event makes the publisher walk its children once more: whatever was
     # created while this request ran is revoked too.
-    covered = {token_id} if revoked_now else set()
-    start = [Frontier(token_id)]
-    report = _walk(repository, now, policy, org_id, start, _bound(bound), covered, expand_revoked=True)
+    walk = _Walk(deps, now, key.org_id, _bound(bound), expand_revoked=True)
+    if revoked_now:
+        walk.covered.add(key.token_id)
+    report = walk.run([Frontier(key.token_id)])
     if revoked_now:
         report.revoked += 1
-    _leave_pending(repository, now, key, report.pending, event_id=None)
+    _leave_pending(deps.repository, now, key, report.pending, event_id=None)
     return report
 
 
-def continue_cascade(
-    repository: TokenRepository,
-    clock: Clock,
-    policy: LifetimePolicy,
-    event: LifecycleEvent,
-    bound: int | None = None,
-) -> CascadeReport | None:
+def continue_cascade(deps: Deps, event: LifecycleEvent, bound: int | None = None) -> CascadeReport | None:
     """The publisher's part for one outbox event: ``None`` unless it is a cascade's.
 
     A marked revoked event revokes the token's live children; their own marked events take
@@ -107,10 +92,10 @@ def continue_cascade(
         start = [Frontier(event.token_id)]
     else:
         return None
-    now = clock()
-    report = _walk(repository, now, policy, event.org_id, start, _bound(bound), set(), expand_revoked=False)
+    now = deps.clock()
+    report = _Walk(deps, now, event.org_id, _bound(bound), expand_revoked=False).run(start)
     key = TokenKey(org_id=event.org_id, app_id=event.app_id, token_id=event.token_id)
-    _leave_pending(repository, now, key, report.pending, event_id=_next_event_id(event.event_id))
+    _leave_pending(deps.repository, now, key, report.pending, event_id=_next_event_id(event.event_id))
     return report
 
 
@@ -119,50 +104,52 @@ def _bound(bound: int | None) -> int:
     return CASCADE_BOUND if bound is None else bound
 
 
-def _walk(
-    repository: TokenRepository,
-    now: datetime,
-    policy: LifetimePolicy,
-    org_id: str,
-    start: Sequence[Frontier],
-    bound: int,
-    covered: set[str],
-    *,
-    expand_revoked: bool,
-) -> CascadeReport:
-    """Breadth-first over the links, revoking each live descendant, until ``bound`` links are read.
+@dataclass
+class _Walk:
+    """Breadth-first over ``org_id``'s links, revoking each live descendant, until ``bound`` links are read.
 
     ``covered`` are the tokens whose marked revoked event will have the publisher walk their
     children; with ``expand_revoked`` off, a token revoked here is left to its own event.
     """
-    report = CascadeReport()
-    queue = deque(start)
-    seen = {node.token_id for node in start}
-    revoked_at, purge_at = to_iso(now), purge_epoch(now, policy)
-    while queue and report.examined < bound:
-        node = queue.popleft()
-        page = repository.child_links(node.token_id, node.after, bound - report.examined)
-        for link in page.links:
-            report.examined += 1
-            # Marked: a cascade revoked it and its marked event covers its children. Another org's:
-            # never, whatever a link says. Seen: ids are unique, but a walk must end whatever the data.
-            if link.cascaded_at is not None or link.org_id != org_id or link.token_id in seen:
-                continue
-            seen.add(link.token_id)
-            child = TokenKey(org_id=link.org_id, app_id=link.app_id, token_id=link.token_id)
-            event = token_event(REVOKED, child, now, revoked_reason=PARENT_REVOKED_REASON, **_MARKED)
-            outcome = repository.revoke_descendant(link, revoked_at, purge_at, [event])
-            if outcome is RevokeOutcome.REVOKED:
-                report.revoked += 1
-                covered.add(link.token_id)
-                if not expand_revoked:
+
+    deps: Deps
+    now: datetime
+    org_id: str
+    bound: int
+    expand_revoked: bool
+    covered: set[str] = field(default_factory=set)
+
+    def run(self, start: Sequence[Frontier]) -> CascadeReport:
+        """Walk from ``start``; what is left over is the report's ``pending``."""
+        repository, now, bound = self.deps.repository, self.now, self.bound
+        report = CascadeReport()
+        queue = deque(start)
+        seen = {node.token_id for node in start}
+        revoked_at, purge_at = to_iso(now), purge_epoch(now, self.deps.lifetimes)
+        while queue and report.examined < bound:
+            node = queue.popleft()
+            page = repository.child_links(node.token_id, node.after, bound - report.examined)
+            for link in page.links:
+                report.examined += 1
+                # Marked: a cascade revoked it and its marked event covers its children. Another org's:
+                # never, whatever a link says. Seen: ids are unique, but a walk must end whatever the data.
+                if link.cascaded_at is not None or link.org_id != self.org_id or link.token_id in seen:
                     continue
-            # Already revoked (or purged) without a cascade: its children may still be live.
-            queue.append(Frontier(link.token_id))
-        if page.next_after is not None:
-            queue.appendleft(Frontier(node.token_id, page.next_after))
-    report.pending = [node for node in queue if node.token_id not in covered]
-    return report
+                seen.add(link.token_id)
+                child = TokenKey(org_id=link.org_id, app_id=link.app_id, token_id=link.token_id)
+                event = token_event(REVOKED, child, now, revoked_reason=PARENT_REVOKED_REASON, **_MARKED)
+                outcome = repository.revoke_descendant(link, revoked_at, purge_at, [event])
+                if outcome is RevokeOutcome.REVOKED:
+                    report.revoked += 1
+                    self.covered.add(link.token_id)
+                    if not self.expand_revoked:
+                        continue
+                # Already revoked (or purged) without a cascade: its children may still be live.
+                queue.append(Frontier(link.token_id))
+            if page.next_after is not None:
+                queue.appendleft(Frontier(node.token_id, page.next_after))
+        report.pending = [node for node in queue if node.token_id not in self.covered]
+        return report
 
 
 def _leave_pending(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -10,12 +10,27 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.domain.lifecycle import CASCADE_PENDING, publish
 from shared.domain.observability import logger
-from shared.entry.runtime import Runtime
+from shared.domain.settings import Settings
 from shared.services.cascade import continue_cascade
+from shared.services.deps import Deps
 from shared.storage.repository import event_from_outbox_item
 
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
 
-def publish_stream_batch(runtime: Runtime, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+
+class PublisherDeps(Deps, Protocol):
+    """What the publisher needs besides the use cases' collaborators: the bus and its client."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def events(self) -> EventBridgeClient: ...
+
+
+def publish_stream_batch(
+    deps: PublisherDeps, event: dict[str, Any], context: LambdaContext
+) -> dict[str, Any]:
     """Publish each new outbox item; a record that fails is reported so that the stream retries it alone.
 
     The revoked event of a token a cascade revoked, and a cascade's pending item, first have
@@ -30,7 +45,7 @@ def publish_stream_batch(runtime: Runtime, event: dict[str, Any], context: Lambd
             return  # a token or credential item: those are never events
         # A cascade's step before the event goes out: if it fails, the record is retried whole and
         # the step, idempotent, runs again; an event is never published for a step not taken.
-        report = continue_cascade(runtime.repository, runtime.clock, runtime.lifetimes, lifecycle_event)
+        report = continue_cascade(deps, lifecycle_event)
         if report is not None:
             logger.info(
                 "cascade continued",
@@ -42,9 +57,7 @@ def publish_stream_batch(runtime: Runtime, event: dict[str, Any], context: Lambd
             )
         if lifecycle_event.detail_type == CASCADE_PENDING:
             return  # the service's own bookkeeping, not news for the bus
-        publish(
-            runtime.events, runtime.settings.event_bus_name, [lifecycle_event], runtime.repository.get_token
-        )
+        publish(deps.events, deps.settings.event_bus_name, [lifecycle_event], deps.repository.get_token)
         logger.info(
             "event published",
             extra={"detail_type": lifecycle_event.detail_type, "token_id": lifecycle_event.token_id},

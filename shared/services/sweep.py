@@ -15,18 +15,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.domain.clock import Clock, to_iso
+from shared.domain.clock import to_iso
 from shared.domain.lifecycle import EXPIRED, EXPIRING
 from shared.domain.observability import logger, metrics
-from shared.entry.runtime import Runtime
-from shared.services.tokens import LifetimePolicy, purge_epoch, token_event
-from shared.storage.repository import EXPIRY_SHARDS, IndexPage, TokenKey, TokenRepository
+from shared.services.deps import Deps, purge_epoch
+from shared.services.tokens import token_event
+from shared.storage.repository import EXPIRY_SHARDS, IndexPage, TokenKey
 
 PAGE_SIZE = 100
 ALL_SHARDS = tuple(range(EXPIRY_SHARDS))
@@ -82,18 +82,16 @@ def _entries(
 
 
 def sweep(
-    repository: TokenRepository,
-    clock: Clock,
-    policy: LifetimePolicy,
-    warning_window: timedelta,
+    deps: Deps,
     time_left: Callable[[], float],
     *,
     shards: Sequence[int] = ALL_SHARDS,
     reserve_seconds: float = 5.0,
 ) -> SweepReport:
     """One run over ``shards``: retire the expired tokens, then warn of those expiring within the window."""
+    repository, policy, warning_window = deps.repository, deps.lifetimes, deps.warning_window
     report = SweepReport()
-    now = clock()
+    now = deps.clock()
     now_iso = to_iso(now)
 
     def expired_page(shard: int, start: dict[str, Any] | None) -> IndexPage:
@@ -120,17 +118,10 @@ def sweep(
 
 
 def run_scheduled_sweep(
-    runtime: Runtime, context: LambdaContext, shards: Sequence[int] = ALL_SHARDS
+    deps: Deps, context: LambdaContext, shards: Sequence[int] = ALL_SHARDS
 ) -> dict[str, int]:
     """The scheduled function's body: sweep until done or near the time limit, log and return the counts."""
-    report = sweep(
-        runtime.repository,
-        runtime.clock,
-        runtime.lifetimes,
-        runtime.warning_window,
-        time_left=lambda: context.get_remaining_time_in_millis() / 1000,
-        shards=shards,
-    )
+    report = sweep(deps, time_left=lambda: context.get_remaining_time_in_millis() / 1000, shards=shards)
     logger.info(
         "sweep finished",
         extra={

@@ -1,21 +1,25 @@
 """The one verification core: is this token good for this request, and if not, why.
 
-The management API's authentication, the verify endpoint and (later) the Lambda
-authorizer all decide with :func:`verify`, so the rules cannot drift apart.
+The management API's authentication (``shared.services.authentication``), the verify
+endpoint and the Lambda authorizer (``shared.http.authorizer``) all decide with
+:func:`verify`, so the rules cannot drift apart.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from shared.domain.clock import Clock, to_iso
-from shared.domain.crypto import SecretHasher, SecretKind, parse_secret
-from shared.domain.observability import logger
-from shared.domain.permissions import bucket_size, has_permission, path_matches
+from shared.domain.clock import to_iso
+from shared.domain.crypto import SecretKind, parse_secret
+from shared.domain.permissions import bucket_size, has_permission
 from shared.domain.records import Credential, TokenRecord
+from shared.domain.restrictions import REQUEST_FIELDS, RESTRICTIONS, Match
+from shared.services.deps import VerifyDeps
 from shared.storage.repository import TokenRepository
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -37,15 +41,32 @@ class VerifyCode(StrEnum):
 
 @dataclass(frozen=True)
 class RequestContext:
-    """What the caller wants to do with the token; every part optional."""
+    """What the caller wants to do with the token; every part optional.
+
+    ``asked`` holds what the request names for each restriction, by its request field
+    (``shared.domain.restrictions``: the path, the scopes it needs, the ids it acts on).
+    ``spend_rate_limit`` is off for the management API's own authentication.
+    """
 
     method: str | None = None
-    path: str | None = None
-    scopes: tuple[str, ...] = ()
     permission: str | None = None
-    workspace_id: str | None = None
-    namespace_id: str | None = None
-    environment_id: str | None = None
+    asked: Mapping[str, Any] = field(default_factory=dict)
+    spend_rate_limit: bool = True
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        method: str | None = None,
+        permission: str | None = None,
+        spend_rate_limit: bool = True,
+        **asked: Any,
+    ) -> RequestContext:
+        """A context from keywords: each restriction's value under its request field (``path=...``)."""
+        unknown = sorted(set(asked) - set(REQUEST_FIELDS))
+        if unknown:
+            raise TypeError(f"not a restriction's request field: {', '.join(unknown)}")
+        return cls(method=method, permission=permission, asked=asked, spend_rate_limit=spend_rate_limit)
 
 
 @dataclass(frozen=True)
@@ -71,24 +92,34 @@ class Verdict:
         return self.code is VerifyCode.VALID
 
 
+# What a request refused by a restriction is told, by how the restriction matches.
+_REFUSALS = {
+    Match.PATH: VerifyCode.FORBIDDEN_PATH,
+    Match.ALL_OF: VerifyCode.INSUFFICIENT_SCOPE,
+    Match.MEMBER: VerifyCode.FORBIDDEN_RESOURCE,
+}
+
+
+def _refused(token: TokenRecord, context: RequestContext, matches: tuple[Match, ...]) -> VerifyCode | None:
+    for match in matches:
+        for restriction in RESTRICTIONS:
+            if restriction.match is not match:
+                continue
+            asked = context.asked.get(restriction.request_field)
+            if not restriction.allows(token.restricted_to(restriction.list_field), asked):
+                return _REFUSALS[match]
+    return None
+
+
 def _restriction_code(token: TokenRecord, context: RequestContext) -> VerifyCode | None:
-    if token.endpoint_paths and (
-        context.path is None
-        or not any(path_matches(pattern, context.path) for pattern in token.endpoint_paths)
-    ):
-        return VerifyCode.FORBIDDEN_PATH
-    if token.scopes and any(scope not in token.scopes for scope in context.scopes):
-        return VerifyCode.INSUFFICIENT_SCOPE
+    # In Match's order: where the request goes and what it claims, the permission it needs,
+    # then what it acts on; the first refusal is the verdict.
+    refused = _refused(token, context, (Match.PATH, Match.ALL_OF))
+    if refused is not None:
+        return refused
     if context.permission is not None and not has_permission(token.permissions, context.permission):
         return VerifyCode.INSUFFICIENT_SCOPE
-    for allowed, asked in (
-        (token.workspace_ids, context.workspace_id),
-        (token.namespace_ids, context.namespace_id),
-        (token.environment_ids, context.environment_id),
-    ):
-        if allowed and asked is not None and asked not in allowed:
-            return VerifyCode.FORBIDDEN_RESOURCE
-    return None
+    return _refused(token, context, (Match.MEMBER,))
 
 
 def bucket_capacity(token: TokenRecord) -> int:
@@ -131,31 +162,27 @@ def take_from_bucket(
     return False, RateLimitState(capacity, 0, to_iso(now))
 
 
-def record_use(repository: TokenRepository, clock: Clock, token: TokenRecord) -> bool:
-    """Note that ``token`` was used, at most once a minute (one conditional write, best effort)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+def record_use(deps: VerifyDeps, token: TokenRecord) -> bool:
+    """Note that ``token`` was used, at most once a minute (one conditional write, best effort).
 
-    now = clock()
+    A storage failure does not fail the request: the repository logs it and answers ``False``.
+    """
+    now = deps.clock()
     not_since = to_iso(now - LAST_USED_RESOLUTION)
     if token.last_used_at is not None and token.last_used_at >= not_since:
         return False
-    try:
-        return repository.record_use(token, to_iso(now), not_since)
-    except (BotoCoreError, ClientError) as error:
-        # last_used_at is advisory; failing to note it must not fail the request.
-        logger.warning("could not record token use", extra={"error_type": type(error).__name__})
-        return False
+    return deps.repository.record_use(token, to_iso(now), not_since)
 
 
 def _identify(
-    repository: TokenRepository, hasher: SecretHasher, presented: str, org_id: str | None, app_id: str | None
+    deps: VerifyDeps, presented: str, org_id: str | None, app_id: str | None
 ) -> Credential | VerifyCode:
     """The credential behind a presented token, or why there is none to speak of."""
     parsed = parse_secret(presented.strip())
     if parsed is None or parsed.kind is not SecretKind.ACCESS:
         return VerifyCode.MALFORMED
-    credential = repository.get_credential(parsed.token_id)
-    if credential is None or not hasher.matches(parsed.plaintext, credential.access_hash):
+    credential = deps.repository.get_credential(parsed.token_id)
+    if credential is None or not deps.hasher.matches(parsed.plaintext, credential.access_hash):
         return VerifyCode.NOT_FOUND
     token = credential.token
     if (org_id is not None and token.org_id != org_id) or (app_id is not None and token.app_id != app_id):
@@ -164,26 +191,23 @@ def _identify(
 
 
 def verify(
-    repository: TokenRepository,
-    hasher: SecretHasher,
-    clock: Clock,
+    deps: VerifyDeps,
     presented: str,
     context: RequestContext,
     *,
     org_id: str | None = None,
     app_id: str | None = None,
-    enforce_rate_limit: bool = True,
 ) -> Verdict:
     """Decide whether ``presented`` may make the request ``context`` describes.
 
     One strongly consistent read; one conditional write more for a token with a
     rate limit. A token of another org or app is ``NOT_FOUND``, as if it did not exist.
     """
-    found = _identify(repository, hasher, presented, org_id, app_id)
+    found = _identify(deps, presented, org_id, app_id)
     if isinstance(found, VerifyCode):
         return Verdict(found)
     token = found.token
-    now = clock()
+    now = deps.clock()
     if token.revoked_at is not None:
         return Verdict(VerifyCode.REVOKED)
     if token.is_expired(to_iso(now)):
@@ -192,9 +216,9 @@ def verify(
     if refused is not None:
         return Verdict(refused, token)
     state = None
-    if token.rate_limit_rps and enforce_rate_limit:
-        allowed, state = take_from_bucket(repository, found, now)
+    if token.rate_limit_rps and context.spend_rate_limit:
+        allowed, state = take_from_bucket(deps.repository, found, now)
         if not allowed:
             return Verdict(VerifyCode.RATE_LIMITED, token, state)
-    record_use(repository, clock, token)
+    record_use(deps, token)
     return Verdict(VerifyCode.VALID, token, state)

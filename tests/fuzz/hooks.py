@@ -37,7 +37,7 @@ from typing import Any
 import schemathesis
 
 from shared.domain.lifecycle import SERVICE_REVOKE_REASONS
-from shared.domain.permissions import TOKEN_LIST_FIELDS
+from shared.domain.restrictions import TOKEN_LIST_FIELDS
 from shared.http.models import MAX_TOKEN_LIST_CHARACTERS
 
 # The admin token `app-tokens serve` prints lives 365 days; a day ahead is inside every bound.

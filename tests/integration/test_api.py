@@ -206,7 +206,7 @@ def test_list_500_leaks_nothing(
 
 def test_list_response_model_failure_is_our_500_not_a_422(runtime: Runtime, admin: IssuedToken) -> None:
     """A record our own response model refuses (here, corrupt data) is a 500 that echoes nothing."""
-    from shared.storage.repository import token_key
+    from shared.storage.items import token_key
 
     item = {
         **token_key(ORG, APP, "zzzzzzzzzzzzzzzzzzzzzzzzzz"),

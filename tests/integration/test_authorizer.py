@@ -23,7 +23,7 @@ from shared.http.authorizer import (
     route_requirements,
 )
 from shared.services.tokens import IssuedToken
-from shared.storage.repository import DynamoDBTokenRepository
+from shared.storage.dynamodb import DynamoDBTokenRepository
 from tests.conftest import (
     APP,
     ORG,
@@ -135,7 +135,7 @@ def test_no_credential_is_a_401(runtime: Runtime, admin: IssuedToken, clock: Fak
     def code_and_effect(presented: str | None) -> tuple[str, str]:
         event = request("GET", "/v1/status", presented)
         settings = runtime.settings
-        decision = authorize_request(runtime.repository, runtime.hasher, runtime.clock, settings, event)
+        decision = authorize_request(runtime, settings, event)
         return decision.code.value, authorize(event)[0]
 
     cases: list[tuple[str | None, str]] = [

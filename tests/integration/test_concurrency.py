@@ -19,20 +19,19 @@ from shared.domain.crypto import parse_secret
 from shared.domain.errors import AuthenticationFailed
 from shared.domain.lifecycle import REVOKED, ROTATED
 from shared.entry.runtime import Runtime
+from shared.services.authentication import verify_access
+from shared.services.listing import PageRequest, list_tokens
 from shared.services.tokens import (
     IssuedToken,
-    LifetimePolicy,
-    list_tokens,
     refresh_token,
     revoke_token,
-    verify_access,
 )
-from shared.storage.repository import DynamoDBTokenRepository
+from shared.storage.dynamodb import DynamoDBTokenRepository
+from shared.storage.repository import TokenKey
 from tests.conftest import APP, ORG, TABLE, issue
 from tests.invariants import assert_invariants, count_events, table_items
 
 THREADS = 8
-POLICY = LifetimePolicy()
 
 
 # Every test here runs on moto and, in the DynamoDB Local tier, on AWS's emulator with real concurrency.
@@ -61,17 +60,7 @@ def create(runtime: Runtime, admin: IssuedToken, name: str) -> IssuedToken:
 
 
 def all_tokens(runtime: Runtime, admin: IssuedToken) -> list[Any]:
-    page = list_tokens(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        admin.token,
-        ORG,
-        APP,
-        limit=100,
-        next_token=None,
-        status=None,
-    )
+    page = list_tokens(runtime, admin.token, ORG, APP, PageRequest(limit=100, next_token=None, status=None))
     return page.tokens
 
 
@@ -95,7 +84,7 @@ def test_racing_revokes_keep_exactly_one_reason(runtime: Runtime, admin: IssuedT
         return (
             token_id,
             reason,
-            revoke_token(runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, token_id, reason),
+            revoke_token(runtime, admin.token, TokenKey(ORG, APP, token_id), reason),
         )
 
     with ThreadPoolExecutor(THREADS) as pool:
@@ -123,16 +112,7 @@ def test_revoke_racing_creates_leaves_both_consistent(runtime: Runtime, admin: I
 
     def work(n: int) -> Any:
         if n % 5 == 0:
-            return revoke_token(
-                runtime.repository,
-                runtime.clock,
-                POLICY,
-                admin.token,
-                ORG,
-                APP,
-                target.token.token_id,
-                "race",
-            )
+            return revoke_token(runtime, admin.token, TokenKey(ORG, APP, target.token.token_id), "race")
         return create(runtime, admin, f"c{n}")
 
     with ThreadPoolExecutor(THREADS) as pool:
@@ -156,24 +136,14 @@ def test_revoke_racing_refresh_always_ends_revoked(runtime: Runtime, admin: Issu
     def rotate(victim: IssuedToken) -> IssuedToken | str:
         try:
             return refresh_token(
-                runtime.repository,
-                runtime.hasher,
-                runtime.clock,
-                POLICY,
-                ORG,
-                APP,
-                victim.token.token_id,
-                victim.refresh_token_plaintext,
-                grace=runtime.refresh_grace,
+                runtime, TokenKey(ORG, APP, victim.token.token_id), victim.refresh_token_plaintext
             )
         except AuthenticationFailed as failure:
             return failure.reason
 
     def revoke(victim: IssuedToken) -> bool:
         token_id = victim.token.token_id
-        return revoke_token(
-            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, token_id, "race"
-        )
+        return revoke_token(runtime, admin.token, TokenKey(ORG, APP, token_id), "race")
 
     with ThreadPoolExecutor(THREADS) as pool:
         rotations = [pool.submit(rotate, victim) for victim in victims]
@@ -189,7 +159,7 @@ def test_revoke_racing_refresh_always_ends_revoked(runtime: Runtime, admin: Issu
             presented = parse_secret(rotated.plaintext_token)
             assert presented is not None
             with pytest.raises(AuthenticationFailed):
-                verify_access(runtime.repository, runtime.hasher, runtime.clock, presented)
+                verify_access(runtime, presented)
         else:
             assert rotated in {"revoked", "refresh_race_lost"}
             assert credential.previous_refresh_hashes == []  # no rotation at all
@@ -245,17 +215,7 @@ def test_concurrent_refreshes_with_one_refresh_token_leave_it_live_with_one_work
     def rotate(_: int) -> IssuedToken | str:
         barrier.wait()
         try:
-            return refresh_token(
-                runtime.repository,
-                runtime.hasher,
-                runtime.clock,
-                POLICY,
-                ORG,
-                APP,
-                token_id,
-                target.refresh_token_plaintext,
-                grace=runtime.refresh_grace,
-            )
+            return refresh_token(runtime, TokenKey(ORG, APP, token_id), target.refresh_token_plaintext)
         except AuthenticationFailed as failure:
             return failure.reason
 
@@ -272,7 +232,7 @@ def test_concurrent_refreshes_with_one_refresh_token_leave_it_live_with_one_work
         presented = parse_secret(pair.plaintext_token)
         assert presented is not None
         try:
-            verify_access(runtime.repository, runtime.hasher, runtime.clock, presented)
+            verify_access(runtime, presented)
         except AuthenticationFailed:
             return False
         return True

@@ -51,9 +51,9 @@ from shared.domain.lifecycle import CREATED, EXPIRED, EXPIRING
 from shared.domain.settings import Settings
 from shared.entry.runtime import Runtime, set_runtime
 from shared.services.sweep import SweepReport, sweep
-from shared.services.tokens import IssuedToken, LifetimePolicy
+from shared.services.tokens import IssuedToken
 from shared.storage.aws import new_dynamodb_client, new_events_client
-from shared.storage.repository import DynamoDBTokenRepository
+from shared.storage.dynamodb import DynamoDBTokenRepository
 from tests.conftest import (
     APP,
     HASH_KEY,
@@ -445,7 +445,7 @@ def test_a_fault_in_every_call_of_the_sweep(
     sequence of calls changed from one iteration to the next, and a run could end before any
     transaction stood at the faulted position (a conflict then had nowhere to go).
     """
-    monkeypatch.setattr("shared.storage.repository.expiry_shard", lambda token_id: "00")
+    monkeypatch.setattr("shared.storage.items.expiry_shard", lambda token_id: "00")
     runtime, injector = faulty.runtime, faulty.injector
     admin = mint_admin(runtime, ORG, APP, ["*"])
     for at_call in range(1, 20):
@@ -455,15 +455,7 @@ def test_a_fault_in_every_call_of_the_sweep(
         clock.advance(minutes=10)
         shards = [0]
 
-        run_sweep: Callable[[], SweepReport] = partial(
-            sweep,
-            runtime.repository,
-            runtime.clock,
-            LifetimePolicy(),
-            timedelta(days=7),
-            lambda: 900.0,
-            shards=shards,
-        )
+        run_sweep: Callable[[], SweepReport] = partial(sweep, runtime, lambda: 900.0, shards=shards)
 
         faulted = injector.fault_one_call(kind, at_call, failures, partial(_outcome, run_sweep))
         if faulted is None:

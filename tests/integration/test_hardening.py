@@ -13,7 +13,8 @@ import pytest
 import shared.http.body
 from devtools.events import proxy_event
 from shared.domain.lifecycle import REFRESH_REUSE, SERVICE_REVOKE_REASONS
-from shared.domain.permissions import TOKEN_LIST_FIELDS, path_matches
+from shared.domain.permissions import path_matches
+from shared.domain.restrictions import TOKEN_LIST_FIELDS
 from shared.entry.runtime import Runtime
 from shared.http.error_map import MAX_ERROR_BODY_BYTES, MAX_PROBLEMS, validation_response
 from shared.http.models import MAX_TOKEN_LIST_CHARACTERS, TokenCreate, TokenRefresh, TokenVerify

@@ -20,9 +20,9 @@ from datetime import timedelta
 from typing import Any
 
 from shared.entry.runtime import Runtime
-from shared.http.models import TokenCreate
-from shared.services.tokens import IssuedToken, LifetimePolicy, create_token, revoke_token
-from tests.conftest import FakeClock, Result, call, mint_admin
+from shared.services.tokens import IssuedToken, create_token, revoke_token
+from shared.storage.repository import ListQuery, TokenKey
+from tests.conftest import FakeClock, Result, call, mint_admin, spec_of
 
 ORGS = ("acme", "globex")
 APPS = ("billing", "ledger")  # the same ids in both orgs
@@ -83,14 +83,11 @@ def expected(caller: Caller, operation: str, target_org: str) -> int:
 def _mint(
     runtime: Runtime, creator: IssuedToken, org: str, app: str, name: str, **fields: Any
 ) -> IssuedToken:
-    request = TokenCreate.model_validate({"name": name, **fields})
-    return create_token(
-        runtime.repository, runtime.hasher, runtime.clock, LifetimePolicy(), creator.token, org, app, request
-    )
+    return create_token(runtime, creator.token, org, app, spec_of({"name": name, **fields}))
 
 
 def _tokens_of(runtime: Runtime, org: str, app: str) -> list[Any]:
-    page = runtime.repository.list_tokens(org, app, limit=100, after=None, status=None, now_iso="")
+    page = runtime.repository.list_tokens(org, app, ListQuery(limit=100, now_iso=""))
     return page.tokens
 
 
@@ -106,10 +103,7 @@ def test_every_operation_by_every_caller_against_every_target(runtime: Runtime, 
             )
     acme_home = admins[("acme", APPS[0])]
     revoked = _mint(runtime, acme_home, "acme", APPS[0], "revoked", permissions=["*"])
-    revoke_token(
-        runtime.repository, runtime.clock, LifetimePolicy(), acme_home.token, "acme", APPS[0],
-        revoked.token.token_id, None,
-    )  # fmt: skip
+    revoke_token(runtime, acme_home.token, TokenKey("acme", APPS[0], revoked.token.token_id), None)
     expiring = _mint(
         runtime, acme_home, "acme", APPS[0], "expired", permissions=["*"],
         expires_at=clock.now + timedelta(minutes=1),

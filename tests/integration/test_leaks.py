@@ -15,7 +15,7 @@ from shared.domain.observability import logger
 from shared.domain.settings import Settings
 from shared.entry.runtime import Runtime, set_runtime
 from shared.services.tokens import IssuedToken
-from shared.storage.repository import DynamoDBTokenRepository
+from shared.storage.dynamodb import DynamoDBTokenRepository
 from tests.conftest import HASH_KEY, TABLE, TOKENS_URL, FakeClock, call, mint_admin
 
 
@@ -139,7 +139,7 @@ def test_no_secret_in_powertools_own_debug_logs(
 def test_no_repr_holds_a_secret_or_a_hash(runtime: Runtime, admin: IssuedToken) -> None:
     """Whatever holds a secret or its hash prints without it: reprs end up in logs and traces."""
     from shared.domain.crypto import parse_secret
-    from shared.http.models import TokenCreated, TokenRefresh, TokenVerify
+    from shared.http.models import TokenCreated, TokenRefresh, TokenVerify, public_token
 
     credential = runtime.repository.get_credential(admin.token.token_id)
     assert credential is not None
@@ -150,7 +150,7 @@ def test_no_repr_holds_a_secret_or_a_hash(runtime: Runtime, admin: IssuedToken) 
         TokenRefresh(refresh_token=admin.refresh_token_plaintext),
         TokenVerify(token=admin.plaintext_token),
         TokenCreated(
-            token=admin.token.to_public(),
+            token=public_token(admin.token),
             plaintext_token=admin.plaintext_token,
             refresh_token_plaintext=admin.refresh_token_plaintext,
         ),

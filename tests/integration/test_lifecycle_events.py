@@ -12,7 +12,6 @@ import pytest
 from functions.publish_events.app import lambda_handler as publish_handler
 from shared.domain.lifecycle import (
     CREATED,
-    DETAIL_TYPES,
     EXPIRED,
     EXPIRING,
     REFRESH_REUSE,
@@ -22,8 +21,11 @@ from shared.domain.lifecycle import (
 )
 from shared.entry.runtime import Runtime
 from shared.services.sweep import sweep
-from shared.services.tokens import IssuedToken, LifetimePolicy
+from shared.services.tokens import IssuedToken
 from tests.conftest import TABLE, TOKENS_URL, FakeClock, LambdaContextStub, call
+
+# Every detail type the service publishes (CASCADE_PENDING is bookkeeping, never on the bus).
+DETAIL_TYPES = (CREATED, REVOKED, ROTATED, EXPIRED, EXPIRING, REFRESH_REUSE)
 
 
 def stream_records(dynamodb: Any, seen: set[str]) -> list[dict[str, Any]]:
@@ -99,9 +101,7 @@ def test_every_event_once_and_no_secret(
         == 204
     )
     clock.advance(hours=2)
-    report = sweep(
-        runtime.repository, runtime.clock, LifetimePolicy(), timedelta(days=7), time_left=lambda: 60.0
-    )
+    report = sweep(runtime, time_left=lambda: 60.0)  # the default lifetimes and week of warning
     # "expire" expired, "warn" expires within the week; revoked tokens are neither, the admin's lives a year.
     assert (report.expired, report.expiring_notified) == (1, 1)
     for issued in made:

@@ -22,11 +22,12 @@ from functions.publish_events.app import lambda_handler as publish_handler
 from shared.domain.lifecycle import CASCADE_PENDING, PARENT_REVOKED_REASON, REVOKED
 from shared.domain.principals import TrustedAuthorizer
 from shared.entry.runtime import Runtime
-from shared.http.models import TokenCreate
 from shared.services import cascade as cascade_module
 from shared.services.cascade import CASCADE_BOUND
-from shared.services.tokens import IssuedToken, LifetimePolicy, create_token, revoke_token
-from shared.storage.repository import credential_key, link_key, token_key
+from shared.services.deps import LifetimePolicy
+from shared.services.tokens import IssuedToken, create_token, revoke_token
+from shared.storage.items import credential_key, link_key, token_key
+from shared.storage.repository import TokenKey
 from tests.conftest import (
     APP,
     ORG,
@@ -37,6 +38,7 @@ from tests.conftest import (
     LambdaContextStub,
     call,
     mint_admin,
+    spec_of,
 )
 from tests.integration.test_api import APP_TOKEN_FIELDS
 from tests.integration.test_lifecycle_events import received, stream_records
@@ -57,16 +59,7 @@ def mint(
     """A token created by ``creator`` in ``org``/``app``, through the create use case."""
     fields.setdefault("name", "t")
     fields.setdefault("permissions", CREATOR)
-    return create_token(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        LifetimePolicy(),
-        creator.token,
-        org,
-        app,
-        TokenCreate.model_validate(fields),
-    )
+    return create_token(runtime, creator.token, org, app, spec_of(fields))
 
 
 def item(dynamodb: Any, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -291,16 +284,7 @@ def test_past_the_bound_the_204_comes_and_the_publisher_finishes(
         children.append(mint(runtime, root))
     # The first child was revoked plainly before, but its own child is live: still followed.
     under_revoked = mint(runtime, children[0])
-    revoke_token(
-        runtime.repository,
-        runtime.clock,
-        LifetimePolicy(),
-        admin.token,
-        ORG,
-        APP,
-        children[0].token.token_id,
-        None,
-    )
+    revoke_token(runtime, admin.token, TokenKey(ORG, APP, children[0].token.token_id), None)
     under_last = mint(runtime, children[-1])
     seen: set[str] = set()
     stream_records(dynamodb, seen)  # what happened before the cascade is not what is tested

@@ -15,8 +15,10 @@ from shared.domain.errors import AuthenticationFailed
 from shared.domain.lifecycle import REFRESH_REUSE, ROTATED
 from shared.domain.records import Credential
 from shared.entry.runtime import Runtime
-from shared.services.tokens import IssuedToken, LifetimePolicy, refresh_token
-from shared.storage.repository import DynamoDBTokenRepository
+from shared.services.deps import Collaborators
+from shared.services.tokens import IssuedToken, refresh_token
+from shared.storage.dynamodb import DynamoDBTokenRepository
+from shared.storage.repository import TokenKey
 from tests.conftest import TOKENS_URL, FakeClock, Result, call
 from tests.integration.test_api import assert_401, assert_422
 from tests.invariants import assert_invariants, count_events, table_items
@@ -127,16 +129,11 @@ def test_without_a_grace_a_race_of_refreshes_has_one_winner(
     def attempt(_: int) -> str:
         barrier.wait()
         try:
+            without_grace = Collaborators(
+                runtime.repository, runtime.hasher, runtime.clock, refresh_grace=timedelta(0)
+            )
             refresh_token(
-                runtime.repository,
-                runtime.hasher,
-                runtime.clock,
-                LifetimePolicy(),
-                "acme",
-                "billing",
-                token_id,
-                issued["refresh_token_plaintext"],
-                grace=timedelta(0),
+                without_grace, TokenKey("acme", "billing", token_id), issued["refresh_token_plaintext"]
             )
         except AuthenticationFailed as failure:
             return failure.reason
@@ -278,17 +275,8 @@ def test_of_two_retries_that_read_the_same_state_one_wins_and_the_token_stays_li
     assert before_either is not None
 
     def retry(repo: Any) -> IssuedToken:
-        return refresh_token(
-            repo,
-            runtime.hasher,
-            runtime.clock,
-            LifetimePolicy(),
-            "acme",
-            "billing",
-            token_id,
-            issued["refresh_token_plaintext"],
-            grace=runtime.refresh_grace,
-        )
+        deps = Collaborators(repo, runtime.hasher, runtime.clock, refresh_grace=runtime.refresh_grace)
+        return refresh_token(deps, TokenKey("acme", "billing", token_id), issued["refresh_token_plaintext"])
 
     winner = retry(repository)
     try:

@@ -16,13 +16,16 @@ from shared.domain.errors import AuthenticationFailed
 from shared.domain.lifecycle import EXPIRED, EXPIRING
 from shared.domain.records import Credential
 from shared.entry.runtime import Runtime
+from shared.services.authentication import parse_bearer, verify_access
+from shared.services.deps import LifetimePolicy
 from shared.services.sweep import ALL_SHARDS, SweepReport, shards_of, sweep
-from shared.services.tokens import IssuedToken, LifetimePolicy, authenticate, refresh_token
-from shared.storage.repository import EXPIRY_SHARDS, DynamoDBTokenRepository, expiry_shard, token_items
+from shared.services.tokens import IssuedToken, refresh_token
+from shared.storage.dynamodb import DynamoDBTokenRepository
+from shared.storage.items import expiry_shard, token_items
+from shared.storage.repository import EXPIRY_SHARDS, TokenKey
 from tests.conftest import APP, ORG, TABLE, FakeClock, LambdaContextStub, issue
 
 POLICY = LifetimePolicy()
-WINDOW = timedelta(days=7)
 
 
 def make(runtime: Runtime, admin: IssuedToken, lifetime: timedelta) -> IssuedToken:
@@ -30,7 +33,7 @@ def make(runtime: Runtime, admin: IssuedToken, lifetime: timedelta) -> IssuedTok
 
 
 def run(runtime: Runtime, time_left: float = 900.0) -> SweepReport:
-    return sweep(runtime.repository, runtime.clock, POLICY, WINDOW, time_left=lambda: time_left)
+    return sweep(runtime, time_left=lambda: time_left)
 
 
 def outbox(runtime: Runtime, detail_type: str) -> list[str]:
@@ -52,23 +55,11 @@ def test_finds_exactly_the_expired_and_only_once(
     assert (second.expired, second.expiring_notified, second.items_read) == (0, 0, 0)
     for token in short:
         with pytest.raises(AuthenticationFailed):
-            authenticate(runtime.repository, runtime.hasher, runtime.clock, f"Bearer {token.plaintext_token}")
+            verify_access(runtime, parse_bearer(f"Bearer {token.plaintext_token}"))
         with pytest.raises(AuthenticationFailed):
-            refresh_token(
-                runtime.repository,
-                runtime.hasher,
-                runtime.clock,
-                POLICY,
-                ORG,
-                APP,
-                token.token.token_id,
-                token.refresh_token_plaintext,
-                grace=runtime.refresh_grace,
-            )
+            refresh_token(runtime, TokenKey(ORG, APP, token.token.token_id), token.refresh_token_plaintext)
     for token in long:
-        assert authenticate(
-            runtime.repository, runtime.hasher, runtime.clock, f"Bearer {token.plaintext_token}"
-        )
+        assert verify_access(runtime, parse_bearer(f"Bearer {token.plaintext_token}"))
 
 
 def test_expired_tokens_get_a_ttl_and_lose_their_hashes(
@@ -114,7 +105,7 @@ def test_revoked_tokens_are_neither_expired_nor_warned(
     from shared.services.tokens import revoke_token
 
     token = make(runtime, admin, timedelta(days=1))
-    revoke_token(runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, token.token.token_id, None)
+    revoke_token(runtime, admin.token, TokenKey(ORG, APP, token.token.token_id), None)
     clock.advance(days=2)
     report = run(runtime)
     assert (report.expired, report.expiring_notified, report.items_read) == (0, 0, 0)
@@ -172,7 +163,7 @@ def test_stops_near_the_time_limit_and_the_next_run_carries_on(
         make(runtime, admin, timedelta(minutes=5))
     clock.advance(minutes=10)
     budget = iter([10.0, 10.0, 1.0])
-    partial = sweep(runtime.repository, runtime.clock, POLICY, WINDOW, time_left=lambda: next(budget, 1.0))
+    partial = sweep(runtime, time_left=lambda: next(budget, 1.0))
     assert (partial.expired, partial.complete) == (2, False)
     rest = run(runtime)
     assert (rest.expired, rest.complete) == (4, True)
@@ -217,10 +208,7 @@ def test_runs_over_groups_of_shards_retire_each_token_once(
     tokens = [make(runtime, admin, timedelta(minutes=5)) for _ in range(40)]
     clock.advance(minutes=10)
     groups = [ALL_SHARDS[start : start + 4] for start in range(0, EXPIRY_SHARDS, 4)]
-    by_group = [
-        sweep(runtime.repository, runtime.clock, POLICY, WINDOW, time_left=lambda: 900.0, shards=group)
-        for group in groups
-    ]
+    by_group = [sweep(runtime, time_left=lambda: 900.0, shards=group) for group in groups]
     for group, report in zip(groups, by_group, strict=True):
         in_group = [t for t in tokens if int(expiry_shard(t.token.token_id)) in group]
         assert (report.expired, report.items_read) == (len(in_group), len(in_group))

@@ -8,9 +8,10 @@ from typing import Any, cast
 import pytest
 
 from shared.entry.runtime import Runtime
-from shared.services.tokens import IssuedToken, LifetimePolicy, revoke_token
+from shared.services.tokens import IssuedToken, revoke_token
 from shared.services.verification import RequestContext, VerifyCode, verify
-from shared.storage.repository import DynamoDBTokenRepository
+from shared.storage.dynamodb import DynamoDBTokenRepository
+from shared.storage.repository import TokenKey
 from tests.conftest import (
     APP,
     ORG,
@@ -61,9 +62,7 @@ def test_every_code_through_the_endpoint(runtime: Runtime, admin: IssuedToken, c
     )
     short = make(runtime, admin, expires_at=clock.now + timedelta(minutes=1))
     gone = make(runtime, admin)
-    revoke_token(
-        runtime.repository, runtime.clock, LifetimePolicy(), admin.token, ORG, APP, gone.token.token_id, None
-    )
+    revoke_token(runtime, admin.token, TokenKey(ORG, APP, gone.token.token_id), None)
     limited = make(runtime, admin, rate_limit_rps=1, rate_limit_burst=1)
     other_app = mint_admin(runtime, ORG, "other", ["*"])
     other_org = mint_admin(runtime, "globex", "ledger", ["*"])
@@ -131,9 +130,7 @@ def test_a_burst_exhausted_then_refilled(runtime: Runtime, admin: IssuedToken, c
     token = make(runtime, admin, rate_limit_rps=2, rate_limit_burst=5)
 
     def attempt() -> Any:
-        return verify(
-            runtime.repository, runtime.hasher, runtime.clock, token.plaintext_token, RequestContext()
-        )
+        return verify(runtime, token.plaintext_token, RequestContext())
 
     first = [attempt() for _ in range(6)]
     assert [v.code for v in first] == [VerifyCode.VALID] * 5 + [VerifyCode.RATE_LIMITED]
@@ -152,9 +149,7 @@ def test_concurrent_requests_never_exceed_the_bucket(
     runtime.repository = DynamoDBTokenRepository(TABLE, cast(Any, race_client))
 
     def attempt() -> bool:
-        return verify(
-            runtime.repository, runtime.hasher, runtime.clock, token.plaintext_token, RequestContext()
-        ).valid
+        return verify(runtime, token.plaintext_token, RequestContext()).valid
 
     allowed = admitted_across_threads(attempt, threads=8, each=5)
     assert 1 <= allowed <= 10  # the clock stands still: never more than the burst, across all threads
@@ -166,16 +161,16 @@ def test_calls_per_verification(
     plain = make(runtime, admin)
     limited = make(runtime, admin, rate_limit_rps=100)
     for token in (plain, limited):
-        verify(runtime.repository, runtime.hasher, runtime.clock, token.plaintext_token, RequestContext())
+        verify(runtime, token.plaintext_token, RequestContext())
     calls.clear()
     clock.advance(seconds=5)  # last_used_at is fresh: no write for it now
-    verify(runtime.repository, runtime.hasher, runtime.clock, plain.plaintext_token, RequestContext())
+    verify(runtime, plain.plaintext_token, RequestContext())
     assert calls.operations == ["GetItem"]
     calls.clear()
-    verify(runtime.repository, runtime.hasher, runtime.clock, limited.plaintext_token, RequestContext())
+    verify(runtime, limited.plaintext_token, RequestContext())
     assert calls.operations == ["GetItem", "UpdateItem"]
     calls.clear()
-    verify(runtime.repository, runtime.hasher, runtime.clock, "atok_garbage", RequestContext())
+    verify(runtime, "atok_garbage", RequestContext())
     assert calls.operations == []
 
 

@@ -10,8 +10,7 @@
 - No dynamic imports, so this graph is the whole graph.
 
 Every import counts: module-level, inside functions, and under ``TYPE_CHECKING`` (a type-only import
-still couples the layers). ``KNOWN_VIOLATIONS`` lists what issue 14's other parts are removing; the
-test also fails when one of them no longer exists, so the list can only shrink.
+still couples the layers). There is no allowlist: every rule holds everywhere.
 """
 
 from __future__ import annotations
@@ -38,21 +37,6 @@ ADAPTER_CLASS = "DynamoDBTokenRepository"
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 AWS_SDK = RUNTIME_PROVIDED
 NO_AWS_SDK_LAYERS = frozenset({"domain", "services"})
-
-# Today's violations, each removed by another part of issue 14 (then delete its line here).
-KNOWN_VIOLATIONS: dict[str, str] = {
-    # issue14-core (domain, storage, services): TokenRecord.to_public moves to the http layer.
-    "layer: shared.domain.records -> shared.http.models": "issue14-core",
-    # issue14-core: create/mint take a domain TokenSpec instead of the HTTP body model.
-    "layer: shared.services.tokens -> shared.http.models": "issue14-core",
-    # issue14-core: parse_bearer moves to shared/services/authentication.py.
-    "layer: shared.services.tokens -> shared.http.request": "issue14-core",
-    # issue14-core: sweep and publisher take a services-level dependency object, not Runtime.
-    "layer: shared.services.sweep -> shared.entry.runtime": "issue14-core",
-    "layer: shared.services.publisher -> shared.entry.runtime": "issue14-core",
-    # issue14-core: record_use's botocore errors are the adapter's to handle.
-    "aws sdk: shared.services.verification -> botocore.exceptions": "issue14-core",
-}
 
 
 @dataclass(frozen=True)
@@ -194,7 +178,7 @@ def _broken_rules(found: Import, allowed_third_party: frozenset[str]) -> Iterato
 
 
 def violations(root: Path, allowed_third_party: frozenset[str]) -> set[str]:
-    """Every broken rule under ``root``, one line each, spelled as ``KNOWN_VIOLATIONS`` spells them."""
+    """Every broken rule under ``root``, one line each, as the failure message spells them."""
     modules = shipped_modules(root)
     found: set[str] = set()
     for module, path in modules.items():
@@ -212,15 +196,8 @@ def allowed() -> frozenset[str]:
 
 
 def test_the_layers_import_only_downwards(allowed: frozenset[str]) -> None:
-    found = violations(ROOT, allowed)
-    new = sorted(found - KNOWN_VIOLATIONS.keys())
-    assert not new, "\n".join(["import rules broken (see this module's docstring):", *new])
-
-
-def test_every_known_violation_still_exists(allowed: frozenset[str]) -> None:
-    # A violation another part removed must leave KNOWN_VIOLATIONS too, or the list would rot.
-    gone = sorted(KNOWN_VIOLATIONS.keys() - violations(ROOT, allowed))
-    assert not gone, "\n".join(["fixed, so delete from KNOWN_VIOLATIONS:", *gone])
+    found = sorted(violations(ROOT, allowed))
+    assert not found, "\n".join(["import rules broken (see this module's docstring):", *found])
 
 
 def test_the_graph_sees_every_shipped_module() -> None:

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from shared.http.models import RequestBody, TokenCreate, TokenRefresh, TokenRevoke, TokenVerify
+from shared.domain.records import TokenRecord
+from shared.domain.restrictions import RESTRICTION_FIELDS, RESTRICTIONS, TOKEN_LIST_FIELDS
+from shared.http.models import (
+    AppTokenPublic,
+    RequestBody,
+    TokenCreate,
+    TokenRefresh,
+    TokenRevoke,
+    TokenVerify,
+)
 
 
 def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
@@ -134,3 +144,28 @@ def largest_valid_body(model: type[RequestBody]) -> int:
 @pytest.mark.parametrize("model", [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify])
 def test_body_bound_is_the_largest_valid_body(model: type[RequestBody]) -> None:
     assert largest_valid_body(model) == model.MAX_BODY_BYTES
+
+
+def test_the_token_lists_are_the_grants_and_the_domains_restrictions() -> None:
+    """One tuple of restrictions (shared.domain.restrictions): the seed's explicit AppToken, the stored
+    record and the create body hold exactly its lists and the grants, in the seed's order."""
+    public = [name for name, info in AppTokenPublic.model_fields.items() if info.annotation == list[str]]
+    assert public == [
+        "scopes",
+        "permissions",
+        "workspace_ids",
+        "namespace_ids",
+        "environment_ids",
+        "endpoint_paths",
+    ]
+    assert sorted(public) == sorted(TOKEN_LIST_FIELDS)
+    assert [name for name in public if name != "permissions"] == list(RESTRICTION_FIELDS)
+    assert [f.name for f in dataclasses.fields(TokenRecord) if f.type == "list[str]"] == public
+    assert [name for name in TokenCreate.model_fields if name in TOKEN_LIST_FIELDS] == public
+
+
+def test_the_verify_body_asks_for_every_restriction_in_the_order_verification_checks() -> None:
+    assert list(TokenVerify.model_fields) == [
+        "token", "method", "path", "scopes", "permission", "workspace_id", "namespace_id", "environment_id",
+    ]  # fmt: skip
+    assert {r.request_field for r in RESTRICTIONS} <= set(TokenVerify.model_fields)

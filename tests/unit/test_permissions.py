@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.domain.permissions import grants, has_permission, path_matches, pattern_within, restriction_breach
+from shared.domain.permissions import grants, has_permission, path_matches, pattern_within
+from shared.domain.restrictions import restriction_breach
 
 
 @pytest.mark.parametrize(

@@ -12,39 +12,36 @@ from shared.domain.crypto import SecretKind, new_secret
 from shared.domain.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
 from shared.domain.records import TokenRecord
 from shared.entry.runtime import Runtime
-from shared.http.models import TokenCreate
+from shared.http.api import Operation, input_locations
+from shared.http.error_map import located
+from shared.http.operations.create_token import CREATE_TOKEN
+from shared.http.operations.list_tokens import LIST_TOKENS
+from shared.services.authentication import parse_bearer, verify_access
+from shared.services.listing import PageRequest, TokenListing, list_tokens
 from shared.services.tokens import (
     IssuedToken,
-    LifetimePolicy,
-    TokenListing,
-    authenticate,
     create_token,
-    list_tokens,
     revoke_token,
 )
 from shared.services.verification import record_use
-from tests.conftest import APP, ORG, FakeClock, mint_admin
+from shared.storage.repository import TokenKey
+from tests.conftest import APP, ORG, FakeClock, mint_admin, spec_of
 from tests.tokens import mistype_last_character
-
-POLICY = LifetimePolicy()
 
 
 def auth(runtime: Runtime, header: str | None) -> TokenRecord:
-    return authenticate(runtime.repository, runtime.hasher, runtime.clock, header)
+    return verify_access(runtime, parse_bearer(header))
+
+
+def http_loc(error: InvalidInput, operation: Operation) -> list[str | int]:
+    """Where the operation's 422 puts a use case's invalid input."""
+    loc: list[str | int] = located(error, input_locations(operation.router)).errors[0]["loc"]
+    return loc
 
 
 def create(runtime: Runtime, caller: TokenRecord, org: str = ORG, app: str = APP, **body: Any) -> IssuedToken:
     body.setdefault("name", "t")
-    return create_token(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        POLICY,
-        caller,
-        org,
-        app,
-        TokenCreate.model_validate(body),
-    )
+    return create_token(runtime, caller, org, app, spec_of(body))
 
 
 def page_of(
@@ -58,15 +55,7 @@ def page_of(
     status: Any = None,
 ) -> TokenListing:
     return list_tokens(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        caller,
-        org,
-        app,
-        limit=limit,
-        next_token=next_token,
-        status=status,
+        runtime, caller, org, app, PageRequest(limit=limit, next_token=next_token, status=status)
     )
 
 
@@ -99,9 +88,7 @@ class TestAuthenticate:
     def test_revocation_applies_to_the_next_request(self, runtime: Runtime, admin: IssuedToken) -> None:
         child = create(runtime, admin.token, permissions=["app_tokens:list"])
         assert auth(runtime, f"Bearer {child.plaintext_token}").token_id == child.token.token_id
-        revoke_token(
-            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, child.token.token_id, None
-        )
+        revoke_token(runtime, admin.token, TokenKey(ORG, APP, child.token.token_id), None)
         assert reason_of(lambda: auth(runtime, f"Bearer {child.plaintext_token}")) == "revoked"
 
     def test_expiry_is_exact(self, runtime: Runtime, admin: IssuedToken, clock: FakeClock) -> None:
@@ -127,10 +114,7 @@ def test_last_used_is_written_at_most_once_a_minute(
     assert use() == first
     clock.advance(seconds=31)
     assert use() == to_iso(clock.now)
-    assert (
-        record_use(runtime.repository, runtime.clock, auth(runtime, f"Bearer {admin.plaintext_token}"))
-        is False
-    )
+    assert record_use(runtime, auth(runtime, f"Bearer {admin.plaintext_token}")) is False
 
 
 class TestCreate:
@@ -163,8 +147,9 @@ class TestCreate:
     ) -> None:
         with pytest.raises(InvalidInput) as caught:
             create(runtime, admin.token, expires_at=to_iso(clock.now + offset))
-        assert caught.value.errors[0]["loc"] == ["body", "expires_at"]
-        assert caught.value.errors[0]["type"] == error_type
+        assert caught.value.field == "expires_at"
+        assert http_loc(caught.value, CREATE_TOKEN) == ["body", "expires_at"]
+        assert caught.value.error_type == error_type
 
     def test_a_one_minute_token_is_fine(self, runtime: Runtime, admin: IssuedToken, clock: FakeClock) -> None:
         expiry = clock.now + timedelta(minutes=1)
@@ -174,8 +159,8 @@ class TestCreate:
         creator = mint_admin(runtime, ORG, APP, ["*"], days=10)
         with pytest.raises(InvalidInput) as caught:
             create(runtime, creator.token, expires_at=to_iso(clock.now + timedelta(days=11)))
-        assert caught.value.errors[0]["loc"] == ["body", "expires_at"]
-        assert caught.value.errors[0]["ctx"] == {"le": creator.token.expires_at}
+        assert http_loc(caught.value, CREATE_TOKEN) == ["body", "expires_at"]
+        assert caught.value.ctx == {"le": creator.token.expires_at}
 
     @pytest.mark.parametrize(
         ("creator_fields", "request_fields", "missing"),
@@ -270,9 +255,7 @@ class TestList:
         )
         gone = create(runtime, admin.token, name="gone")
         kept = create(runtime, admin.token, name="kept")
-        revoke_token(
-            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, gone.token.token_id, "test"
-        )
+        revoke_token(runtime, admin.token, TokenKey(ORG, APP, gone.token.token_id), "test")
         clock.advance(minutes=10)
 
         def names(status: Any) -> set[str]:
@@ -296,7 +279,7 @@ class TestList:
         for app, cursor in (("other", page.next_token), (APP, tampered), (APP, "garbage")):
             with pytest.raises(InvalidInput) as caught:
                 page_of(runtime, admin.token, app=app, limit=1, next_token=cursor)
-            assert caught.value.errors[0]["loc"] == ["query", "next_token"]
+            assert http_loc(caught.value, LIST_TOKENS) == ["query", "next_token"]
 
     def test_unregistered_app_and_other_org_are_not_found(self, runtime: Runtime, admin: IssuedToken) -> None:
         for org, app in ((ORG, "unregistered"), ("globex", APP)):
@@ -318,13 +301,9 @@ class TestRevoke:
     ) -> None:
         child = create(runtime, admin.token)
         first_time = to_iso(clock.now)
-        assert revoke_token(
-            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, child.token.token_id, "leak"
-        )
+        assert revoke_token(runtime, admin.token, TokenKey(ORG, APP, child.token.token_id), "leak")
         clock.advance(minutes=1)
-        assert not revoke_token(
-            runtime.repository, runtime.clock, POLICY, admin.token, ORG, APP, child.token.token_id, "again"
-        )
+        assert not revoke_token(runtime, admin.token, TokenKey(ORG, APP, child.token.token_id), "again")
         page = page_of(runtime, admin.token, limit=10, status="revoked")
         assert [(t.revoked_at, t.revoked_reason) for t in page.tokens] == [(first_time, "leak")]
         credential = runtime.repository.get_credential(child.token.token_id)
@@ -342,6 +321,6 @@ class TestRevoke:
             ("globex", APP, child.token.token_id),
         ):
             with pytest.raises(NotFound) as caught:
-                revoke_token(runtime.repository, runtime.clock, POLICY, admin.token, org, app, token_id, None)
+                revoke_token(runtime, admin.token, TokenKey(org, app, token_id), None)
             assert (caught.value.resource_type, caught.value.resource_id) == ("token", token_id)
         assert auth(runtime, f"Bearer {child.plaintext_token}").revoked_at is None

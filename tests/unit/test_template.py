@@ -15,7 +15,7 @@ from shared.http.api import Operation
 from shared.http.authorizer import requirement_for, route_requirements
 from shared.http.catalog import OPERATIONS
 from shared.services.sweep import ALL_SHARDS, shards_of
-from shared.storage import repository
+from shared.storage import items
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_table_matches_the_repository(template: dict[str, Any]) -> None:
     assert table["KeySchema"] == KEY_SCHEMA
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(ATTRIBUTE_DEFINITIONS, key=str)
     assert table["GlobalSecondaryIndexes"] == GLOBAL_SECONDARY_INDEXES
-    assert table["TimeToLiveSpecification"] == {"AttributeName": repository.TTL_ATTRIBUTE, "Enabled": True}
+    assert table["TimeToLiveSpecification"] == {"AttributeName": items.TTL_ATTRIBUTE, "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert template["Resources"]["AppTokensTable"]["DeletionPolicy"] == "Retain"
 

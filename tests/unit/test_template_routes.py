@@ -20,8 +20,7 @@ from devtools.local_api import LocalApi, proxy_reply
 from devtools.template import Route, TemplateError, functions, load_template
 from shared.entry.runtime import Runtime
 from shared.http.catalog import OPERATIONS
-from shared.http.models import TokenCreate
-from shared.services.tokens import LifetimePolicy, create_token
+from shared.services.tokens import create_token
 from tests.conftest import TOKENS_URL
 
 SMALL_TEMPLATE = """
@@ -217,21 +216,18 @@ def test_the_local_server_routes_to_the_handlers(local_api: LocalApi, runtime: R
 def test_the_local_server_puts_the_authorizer_in_front_of_the_example_api(
     local_api: LocalApi, runtime: Runtime
 ) -> None:
-    from tests.conftest import issue, mint_admin, with_authorizer_environment
+    from tests.conftest import issue, mint_admin, spec_of, with_authorizer_environment
 
     # The template's authorizer environment as the local server applies it: org demo, app demo-app.
     environment = functions(load_template())["AuthorizeFunction"].environment
     runtime.settings = with_authorizer_environment(runtime.settings, environment)
     admin = mint_admin(runtime, "demo", "demo-app", ["*"])
     hello_only = create_token(
-        runtime.repository,
-        runtime.hasher,
-        runtime.clock,
-        LifetimePolicy(),
+        runtime,
         admin.token,
         "demo",
         "demo-app",
-        TokenCreate(name="hello-only", endpoint_paths=["/v1/hello"]),
+        spec_of({"name": "hello-only", "endpoint_paths": ["/v1/hello"]}),
     )
     assert _json(local_api.respond("GET", "/v1/hello", [], b"")) == (401, {"message": "Unauthorized"})
     bearer = [("Authorization", f"Bearer {hello_only.plaintext_token}")]

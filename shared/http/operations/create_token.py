@@ -9,10 +9,24 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from shared.domain.observability import count, logger, traced
+from shared.domain.records import TokenSpec
 from shared.http.api import Operation, request_scope
-from shared.http.models import TokenCreate, TokenCreated
-from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
-from shared.services.tokens import create_token
+from shared.http.models import (
+    TokenCreate,
+    TokenCreated,
+    public_token,
+)
+from shared.http.operations.common import (
+    SECURITY,
+    TOKENS_PATH,
+    AppId,
+    OrgId,
+    caller,
+    responses,
+)
+from shared.services.tokens import (
+    create_token,
+)
 
 create_router = Router()
 CREATE_TOKEN = Operation(name="create_token", permission="app_tokens:create", router=create_router)
@@ -32,22 +46,13 @@ def create_app_token(
     org_id: OrgId, app_id: AppId, body: Annotated[TokenCreate, Body()]
 ) -> Response[TokenCreated]:
     """Create App Token."""
-    runtime = request_scope().runtime
     with traced("create_token"):
-        issued = create_token(
-            runtime.repository,
-            runtime.hasher,
-            runtime.clock,
-            runtime.lifetimes,
-            caller(),
-            org_id,
-            app_id,
-            body,
-        )
+        spec = TokenSpec.from_fields(body.model_dump())
+        issued = create_token(request_scope().runtime, caller(), org_id, app_id, spec)
     logger.info("token created", extra={"token_id": issued.token.token_id, "app_id": app_id})
     count("TokensCreated")
     created = TokenCreated(
-        token=issued.token.to_public(),
+        token=public_token(issued.token),
         plaintext_token=issued.plaintext_token,
         refresh_token_plaintext=issued.refresh_token_plaintext,
     )

@@ -8,11 +8,21 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shared.domain.observability import traced
+from shared.domain.records import StatusFilter
 from shared.http.api import Operation, request_scope
-from shared.http.models import TokensPublic
-from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
-from shared.services.tokens import list_tokens
-from shared.storage.repository import StatusFilter
+from shared.http.models import (
+    TokensPublic,
+    public_token,
+)
+from shared.http.operations.common import (
+    SECURITY,
+    TOKENS_PATH,
+    AppId,
+    OrgId,
+    caller,
+    responses,
+)
+from shared.services.listing import PageRequest, list_tokens
 
 list_router = Router()
 LIST_TOKENS = Operation(name="list_tokens", permission="app_tokens:list", router=list_router)
@@ -37,17 +47,9 @@ def list_app_tokens(
     status: Annotated[StatusFilter | None, Query(description="Only tokens in this state.")] = None,
 ) -> TokensPublic:
     """List App Tokens."""
-    runtime = request_scope().runtime
+    page = PageRequest(limit=limit, next_token=next_token, status=status)
     with traced("list_tokens"):
-        listing = list_tokens(
-            runtime.repository,
-            runtime.hasher,
-            runtime.clock,
-            caller(),
-            org_id,
-            app_id,
-            limit=limit,
-            next_token=next_token,
-            status=status,
-        )
-    return TokensPublic(tokens=[token.to_public() for token in listing.tokens], next_token=listing.next_token)
+        listing = list_tokens(request_scope().runtime, caller(), org_id, app_id, page)
+    return TokensPublic(
+        tokens=[public_token(token) for token in listing.tokens], next_token=listing.next_token
+    )

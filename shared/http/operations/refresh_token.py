@@ -11,9 +11,22 @@ from shared.domain.errors import AuthenticationFailed
 from shared.domain.lifecycle import REFRESH_REUSE_REASON
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import TokenCreated, TokenRefresh
-from shared.http.operations.common import TOKEN_PATH, AppId, OrgId, TokenId, responses
-from shared.services.tokens import refresh_token
+from shared.http.models import (
+    TokenCreated,
+    TokenRefresh,
+    public_token,
+)
+from shared.http.operations.common import (
+    TOKEN_PATH,
+    AppId,
+    OrgId,
+    TokenId,
+    responses,
+)
+from shared.services.tokens import (
+    refresh_token,
+)
+from shared.storage.repository import TokenKey
 
 refresh_router = Router()
 # No permission: the body's refresh token is the credential, so no Authorization header is read.
@@ -43,20 +56,10 @@ def refresh_app_token(
     org_id: OrgId, app_id: AppId, token_id: TokenId, body: Annotated[TokenRefresh, Body()]
 ) -> TokenCreated:
     """Refresh App Token."""
-    runtime = request_scope().runtime
     with traced("refresh_token"):
         try:
-            issued = refresh_token(
-                runtime.repository,
-                runtime.hasher,
-                runtime.clock,
-                runtime.lifetimes,
-                org_id,
-                app_id,
-                token_id,
-                body.refresh_token,
-                grace=runtime.refresh_grace,
-            )
+            key = TokenKey(org_id=org_id, app_id=app_id, token_id=token_id)
+            issued = refresh_token(request_scope().runtime, key, body.refresh_token)
         except AuthenticationFailed as failure:
             if failure.reason == "refresh_reuse":
                 logger.warning(
@@ -68,7 +71,7 @@ def refresh_app_token(
     logger.info("token rotated", extra={"token_id": token_id, "app_id": app_id})
     count("TokensRotated")
     return TokenCreated(
-        token=issued.token.to_public(),
+        token=public_token(issued.token),
         plaintext_token=issued.plaintext_token,
         refresh_token_plaintext=issued.refresh_token_plaintext,
     )

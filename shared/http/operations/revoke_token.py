@@ -8,13 +8,28 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
-from shared.domain.errors import InvalidInput
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import QueryFlag, Reason, TokenRevoke
-from shared.http.operations.common import SECURITY, TOKEN_PATH, AppId, OrgId, TokenId, caller, responses
+from shared.http.error_map import InvalidRequest
+from shared.http.models import (
+    QueryFlag,
+    Reason,
+    TokenRevoke,
+)
+from shared.http.operations.common import (
+    SECURITY,
+    TOKEN_PATH,
+    AppId,
+    OrgId,
+    TokenId,
+    caller,
+    responses,
+)
 from shared.services.cascade import CASCADE_BOUND, revoke_with_descendants
-from shared.services.tokens import revoke_token
+from shared.services.tokens import (
+    revoke_token,
+)
+from shared.storage.repository import TokenKey
 
 revoke_router = Router()
 REVOKE_TOKEN = Operation(name="revoke_token", permission="app_tokens:revoke", router=revoke_router)
@@ -36,7 +51,7 @@ REVOKE_TOKEN = Operation(name="revoke_token", permission="app_tokens:revoke", ro
     security=SECURITY,
     tags=["App Tokens"],
 )
-def revoke_app_token(
+def revoke_app_token(  # noqa: PLR0913, PLR0917 - Powertools reads the operation's inputs from its signature
     org_id: OrgId,
     app_id: AppId,
     token_id: TokenId,
@@ -47,16 +62,11 @@ def revoke_app_token(
     ] = False,
 ) -> Response[None]:
     """Revoke App Token."""
-    runtime = request_scope().runtime
     stated = _one_reason(body, reason)
     arguments = (
-        runtime.repository,
-        runtime.clock,
-        runtime.lifetimes,
+        request_scope().runtime,
         caller(),
-        org_id,
-        app_id,
-        token_id,
+        TokenKey(org_id=org_id, app_id=app_id, token_id=token_id),
         stated,
     )
     if cascade:
@@ -84,7 +94,7 @@ def revoke_app_token(
 def _one_reason(body: TokenRevoke | None, query_reason: str | None) -> str | None:
     body_reason = body.reason if body is not None else None
     if body_reason is not None and query_reason is not None:
-        raise InvalidInput(
+        raise InvalidRequest(
             ("query", "reason"),
             "Give the reason in the body or the query, not both",
             "reason_twice",

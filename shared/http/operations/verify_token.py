@@ -9,9 +9,22 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from shared.domain.errors import NotFound
 from shared.domain.observability import logger, traced
+from shared.domain.restrictions import RESTRICTIONS
 from shared.http.api import Operation, request_scope
-from shared.http.models import RateLimitPublic, TokenVerification, TokenVerify
-from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
+from shared.http.models import (
+    RateLimitPublic,
+    TokenVerification,
+    TokenVerify,
+    public_token,
+)
+from shared.http.operations.common import (
+    SECURITY,
+    TOKENS_PATH,
+    AppId,
+    OrgId,
+    caller,
+    responses,
+)
 from shared.services.verification import RequestContext, verify
 
 verify_router = Router()
@@ -35,31 +48,15 @@ def verify_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenVerify, 
     scope = request_scope()
     if caller().org_id != org_id:
         raise NotFound("app", app_id)
-    runtime = scope.runtime
-    context = RequestContext(
-        method=body.method,
-        path=body.path,
-        scopes=tuple(body.scopes),
-        permission=body.permission,
-        workspace_id=body.workspace_id,
-        namespace_id=body.namespace_id,
-        environment_id=body.environment_id,
-    )
+    asked = {r.request_field: getattr(body, r.request_field) for r in RESTRICTIONS}
+    context = RequestContext.of(method=body.method, permission=body.permission, **asked)
     with traced("verify_token"):
-        verdict = verify(
-            runtime.repository,
-            runtime.hasher,
-            runtime.clock,
-            body.token,
-            context,
-            org_id=org_id,
-            app_id=app_id,
-        )
+        verdict = verify(scope.runtime, body.token, context, org_id=org_id, app_id=app_id)
     logger.info("token verified", extra={"code": verdict.code.value, "app_id": app_id})
     rate_limit = verdict.rate_limit
     return TokenVerification(
         valid=verdict.valid,
         code=verdict.code.value,
-        token=verdict.token.to_public() if verdict.valid and verdict.token else None,
+        token=public_token(verdict.token) if verdict.valid and verdict.token else None,
         rate_limit=RateLimitPublic(**vars(rate_limit)) if rate_limit and verdict.token else None,
     )

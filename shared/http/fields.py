@@ -1,0 +1,175 @@
+"""The API's field types: the constraints of every id, name, list, limit and time a request holds.
+
+The models (``shared.http.models``) are built from these; the OpenAPI document shows them.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from shared.domain.lifecycle import SERVICE_REVOKE_REASONS
+
+# A field that holds a plaintext secret stays out of the model's repr: libraries print models
+# in their debug logs (Powertools' event handler prints every route's arguments when
+# POWERTOOLS_DEBUG is on), and a secret must never reach a log.
+HIDDEN_FROM_REPR = Field(repr=False)
+
+MAX_LIST_ITEMS = 100
+# All list items of one token together (scopes, permissions, the three id lists, endpoint paths):
+# with it, the largest token is about 50 KB of JSON, so that no answer but a list page passes
+# 64 KiB. A hundred items of every list at their longest would be about 90 KB.
+MAX_TOKEN_LIST_CHARACTERS = 32_768
+MAX_RATE_LIMIT_RPS = 100_000
+MAX_RATE_LIMIT_BURST = 1_000_000
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+# Any id in a path of this API (org, app, token): the token id's pattern, and the widest of them.
+PATH_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# Free text may hold anything printable, line breaks and tabs included, but no other control characters.
+_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+
+TokenName = Annotated[
+    str,
+    StringConstraints(
+        strict=True, strip_whitespace=True, min_length=1, max_length=128, pattern=_LINE_PATTERN
+    ),
+]
+Description = Annotated[str, StringConstraints(strict=True, max_length=1024, pattern=_TEXT_PATTERN)]
+
+
+def _not_reserved(reason: str) -> str:
+    # Reasons the service writes itself mean something (refresh_token_reuse raises an alarm
+    # event): a user claiming one, in any case, would make them lie.
+    if reason.lower() in SERVICE_REVOKE_REASONS:
+        raise PydanticCustomError(
+            "reason_reserved",
+            "Reason is reserved for revocations the service makes itself: {reserved}",
+            {"reserved": ", ".join(sorted(SERVICE_REVOKE_REASONS))},
+        )
+    return reason
+
+
+Reason = Annotated[
+    str,
+    StringConstraints(strict=True, strip_whitespace=True, max_length=512, pattern=_LINE_PATTERN),
+    AfterValidator(_not_reserved),
+    Field(json_schema_extra={"not": {"enum": sorted(SERVICE_REVOKE_REASONS)}}),
+]
+Scope = Annotated[
+    str, StringConstraints(strict=True, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9:._/*-]{0,127}$")
+]
+Permission = Annotated[
+    str,
+    StringConstraints(
+        strict=True, max_length=129, pattern=r"^(\*|[A-Za-z0-9_.-]{1,64}:(\*|[A-Za-z0-9_.-]{1,64}))$"
+    ),
+]
+ResourceId = Annotated[
+    str, StringConstraints(strict=True, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+]
+# Characters of a literal segment (RFC 3986's unreserved and sub-delims, ':' and '@'; no '%', so
+# no escapes). A literal segment is not '.' or '..' (spelled without lookahead, which JSON
+# Schema tools handle unevenly): it starts with another character, or with '.' and another
+# character, or is '..' and more.
+_SEGMENT_CHAR = r"[A-Za-z0-9._~:@!$&'()+,;=-]"
+_NON_DOT = r"[A-Za-z0-9_~:@!$&'()+,;=-]"
+_LITERAL_SEGMENT = rf"{_NON_DOT}{_SEGMENT_CHAR}*|\.{_NON_DOT}{_SEGMENT_CHAR}*|\.\.{_SEGMENT_CHAR}+"
+# The root '/', or literal and {param} segments, none empty, and an optional trailing /*
+# (see docs/decisions.md).
+ENDPOINT_PATH_PATTERN = rf"^(/|(/({_LITERAL_SEGMENT}|\{{[A-Za-z_][A-Za-z0-9_]*\}}))*(/\*)?)$"
+EndpointPath = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=256, pattern=ENDPOINT_PATH_PATTERN)
+]
+
+
+def _unique(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise PydanticCustomError("list_unique", "List items must be unique")
+    return values
+
+
+# uniqueItems tells the OpenAPI document what _unique enforces, so that clients (and the fuzzer)
+# know a list with a repeated item is invalid before they send it.
+_AT_MOST_100 = Field(max_length=MAX_LIST_ITEMS, json_schema_extra={"uniqueItems": True})
+Scopes = Annotated[list[Scope], _AT_MOST_100, AfterValidator(_unique)]
+Permissions = Annotated[list[Permission], _AT_MOST_100, AfterValidator(_unique)]
+ResourceIds = Annotated[list[ResourceId], _AT_MOST_100, AfterValidator(_unique)]
+EndpointPaths = Annotated[list[EndpointPath], _AT_MOST_100, AfterValidator(_unique)]
+
+
+def _integral(value: Any) -> Any:
+    # JSON Schema counts 445.0 as an integer, and the document says "integer": accept a float
+    # with no fractional part. Strings and booleans stay refused (strict int after this).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# A limit of 0 would refuse everything: a token that may make no request is a revoked one.
+RateLimitRps = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT_RPS), BeforeValidator(_integral)]
+RateLimitBurst = Annotated[int, Field(strict=True, ge=1, le=MAX_RATE_LIMIT_BURST), BeforeValidator(_integral)]
+
+
+def _representable(moment: datetime) -> datetime:
+    # 9999-12-31T23:59:59-01:00 is a valid datetime that has no UTC spelling (year 10000).
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "Input should be a moment between the years 1 and 9999 in UTC"
+        ) from None
+    return moment
+
+
+# ISO 8601 allows any number of fraction digits; pydantic keeps six. The bound keeps the body's
+# largest valid size finite (see RequestBody).
+DATETIME_MAX_CHARS = 64
+
+
+def _short_datetime(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > DATETIME_MAX_CHARS:
+        raise PydanticCustomError(
+            "string_too_long",
+            "String should have at most {max_length} characters",
+            {"max_length": DATETIME_MAX_CHARS},
+        )
+    return value
+
+
+ExpiresAt = Annotated[
+    AwareDatetime,
+    BeforeValidator(_short_datetime),
+    AfterValidator(_representable),
+    Field(json_schema_extra={"maxLength": DATETIME_MAX_CHARS}),
+]
+
+
+# Response timestamps: ISO 8601 in UTC with microseconds and a Z, so that a generated client
+# gets a datetime and not a string.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+def _true_or_false(value: Any) -> Any:
+    # pydantic would also take "1", "yes", "on" or "t"; the contract says exactly true or false.
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise PydanticCustomError("bool_parsing", "Input should be 'true' or 'false'")
+        return value == "true"
+    return value
+
+
+QueryFlag = Annotated[bool, BeforeValidator(_true_or_false)]
+
+
+# A request path: no whitespace nor control characters, and no '?' or '#' (a query or a fragment is
+# not part of the path the token's endpoint_paths are checked against). Spelled out rather than with \s, which
+# means one set of characters in Python (U+0085 and U+001C-U+001F included) and another in the
+# ECMAScript regexes that JSON Schema validators use (U+FEFF included): the document must refuse
+# exactly what the service refuses.
+_REQUEST_PATH = r"^/[^?#\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]*$"
+
+
+RequestPath = Annotated[str, StringConstraints(strict=True, max_length=2048, pattern=_REQUEST_PATH)]
