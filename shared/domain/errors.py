@@ -58,3 +58,12 @@ class InvalidInput(ServiceError):
         self.error_type = error_type
         self.value = value
         self.ctx = ctx
+
+
+class Conflict(ServiceError):
+    """Another request changed the resource between this one's read and its write (409)."""
+
+    def __init__(self, resource_type: str, resource_id: str) -> None:
+        super().__init__(f"{resource_type} {resource_id}")
+        self.resource_type = resource_type
+        self.resource_id = resource_id
