@@ -26,13 +26,17 @@ class Forbidden(ServiceError):
         self.required_permission = required_permission
 
 
-class NotFound(ServiceError):
-    """The resource does not exist, or belongs to another organisation (indistinguishably)."""
+class ResourceError(ServiceError):
+    """A failure about one resource, named by its type and id (the error's ``details``)."""
 
     def __init__(self, resource_type: str, resource_id: str) -> None:
         super().__init__(f"{resource_type} {resource_id}")
         self.resource_type = resource_type
         self.resource_id = resource_id
+
+
+class NotFound(ResourceError):
+    """The resource does not exist, or belongs to another organisation (indistinguishably)."""
 
 
 class PayloadTooLarge(ServiceError):
@@ -60,10 +64,5 @@ class InvalidInput(ServiceError):
         self.ctx = ctx
 
 
-class Conflict(ServiceError):
+class Conflict(ResourceError):
     """Another request changed the resource between this one's read and its write (409)."""
-
-    def __init__(self, resource_type: str, resource_id: str) -> None:
-        super().__init__(f"{resource_type} {resource_id}")
-        self.resource_type = resource_type
-        self.resource_id = resource_id

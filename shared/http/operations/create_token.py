@@ -11,22 +11,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from shared.domain.observability import count, logger, traced
 from shared.domain.records import TokenSpec
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    TokenCreate,
-    TokenCreated,
-    public_token,
-)
-from shared.http.operations.common import (
-    SECURITY,
-    TOKENS_PATH,
-    AppId,
-    OrgId,
-    caller,
-    responses,
-)
-from shared.services.tokens import (
-    create_token,
-)
+from shared.http.models import TokenCreate, TokenCreated, public_token
+from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
+from shared.services.tokens import create_token
 
 create_router = Router()
 CREATE_TOKEN = Operation(name="create_token", permission="app_tokens:create", router=create_router)

@@ -10,18 +10,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from shared.domain.observability import traced
 from shared.domain.records import StatusFilter
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    TokensPublic,
-    public_token,
-)
-from shared.http.operations.common import (
-    SECURITY,
-    TOKENS_PATH,
-    AppId,
-    OrgId,
-    caller,
-    responses,
-)
+from shared.http.models import TokensPublic, public_token
+from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
 from shared.services.listing import PageRequest, list_tokens
 
 list_router = Router()

@@ -11,21 +11,9 @@ from shared.domain.errors import AuthenticationFailed
 from shared.domain.lifecycle import REFRESH_REUSE_REASON
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    TokenCreated,
-    TokenRefresh,
-    public_token,
-)
-from shared.http.operations.common import (
-    TOKEN_PATH,
-    AppId,
-    OrgId,
-    TokenId,
-    responses,
-)
-from shared.services.tokens import (
-    refresh_token,
-)
+from shared.http.models import TokenCreated, TokenRefresh, public_token
+from shared.http.operations.common import TOKEN_PATH, AppId, OrgId, TokenId, responses
+from shared.services.tokens import refresh_token
 from shared.storage.repository import TokenKey
 
 refresh_router = Router()

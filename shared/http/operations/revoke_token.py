@@ -11,24 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
 from shared.http.error_map import InvalidRequest
-from shared.http.models import (
-    QueryFlag,
-    Reason,
-    TokenRevoke,
-)
-from shared.http.operations.common import (
-    SECURITY,
-    TOKEN_PATH,
-    AppId,
-    OrgId,
-    TokenId,
-    caller,
-    responses,
-)
+from shared.http.models import QueryFlag, Reason, TokenRevoke
+from shared.http.operations.common import SECURITY, TOKEN_PATH, AppId, OrgId, TokenId, caller, responses
 from shared.services.cascade import CASCADE_BOUND, revoke_with_descendants
-from shared.services.tokens import (
-    revoke_token,
-)
+from shared.services.tokens import revoke_token
 from shared.storage.repository import TokenKey
 
 revoke_router = Router()

@@ -11,20 +11,8 @@ from shared.domain.errors import NotFound
 from shared.domain.observability import logger, traced
 from shared.domain.restrictions import RESTRICTIONS
 from shared.http.api import Operation, request_scope
-from shared.http.models import (
-    RateLimitPublic,
-    TokenVerification,
-    TokenVerify,
-    public_token,
-)
-from shared.http.operations.common import (
-    SECURITY,
-    TOKENS_PATH,
-    AppId,
-    OrgId,
-    caller,
-    responses,
-)
+from shared.http.models import RateLimitPublic, TokenVerification, TokenVerify, public_token
+from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
 from shared.services.verification import RequestContext, verify
 
 verify_router = Router()
