@@ -41,8 +41,12 @@ PORT ?= 3000
 run: install  ## the API on http://127.0.0.1:$(PORT) (default 3000) with an embedded DynamoDB
 	$(BIN)/app-tokens serve --port $(PORT)
 
-test: install  ## unit, integration and end-to-end tests
-	$(BIN)/pytest
+# In a shuffled order (pytest-randomly), a new seed each run, printed first ("Using
+# --randomly-seed=N"): `make test SEED=N` replays that run's order and random state exactly.
+SEED ?=
+
+test: install  ## unit, integration and end-to-end tests, in a shuffled order (SEED=N to replay one)
+	$(BIN)/pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 run-dynamodb-local: install-dynamodb-local  ## `make run` on DynamoDB Local, AWS's own emulator, instead of moto
 	$(BIN)/app-tokens serve --dynamodb local --port $(PORT)
