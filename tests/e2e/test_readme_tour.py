@@ -198,6 +198,8 @@ def output_differences(shown: list[Block], printed: str) -> list[str]:
         else:
             count = len(block.text.splitlines())
             piece_lines = rest.splitlines()
+            if last:  # everything left: a line more than shown is a difference too
+                count = len(piece_lines)
             piece, rest = "\n".join(piece_lines[:count]), "\n".join(piece_lines[count:])
             problems += _plain_differences(block.text, piece)
     return problems
@@ -394,5 +396,6 @@ def test_an_http_or_plain_output_is_compared_by_status_and_words() -> None:
     assert output_differences(shown, 'HTTP/1.1 401 Unauthorized\r\n\r\n{"message": "x"}')
     assert output_differences([Block("", "204", 1)], "204\n") == []
     assert output_differences([Block("", "204", 1)], "200\n")
+    assert output_differences([Block("", "204", 1)], "204\nand more\n")
     assert output_differences([], "") == []
     assert output_differences([], "something")
