@@ -97,10 +97,27 @@ def test_no_secret_or_hash_in_logs_or_table(
         assert value not in table_text
 
 
+@pytest.fixture
+def powertools_package_logger() -> Iterator[logging.Logger]:
+    """Powertools' package logger, bare for the test and put back after it with ``setLevel``.
+
+    Not by assigning its ``level``: logging caches each logger's effective level and only
+    ``setLevel`` clears that cache, so Powertools' child loggers stayed enabled for DEBUG after
+    this test, and a later test's ``caplog`` caught their records (issue 13, found by a shuffled run).
+    """
+    package_logger = logging.getLogger("aws_lambda_powertools")
+    handlers, level = list(package_logger.handlers), package_logger.level
+    package_logger.handlers = []
+    package_logger.setLevel(logging.NOTSET)
+    yield package_logger
+    package_logger.handlers = handlers
+    package_logger.setLevel(level)
+
+
 def test_no_secret_in_powertools_own_debug_logs(
     runtime: Runtime,
     admin: IssuedToken,
-    monkeypatch: pytest.MonkeyPatch,
+    powertools_package_logger: logging.Logger,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """POWERTOOLS_DEBUG=true turns on Powertools' package logger, which prints each route's
@@ -108,9 +125,6 @@ def test_no_secret_in_powertools_own_debug_logs(
     token under verification must not be in what it prints."""
     from aws_lambda_powertools.logging.logger import set_package_logger
 
-    package_logger = logging.getLogger("aws_lambda_powertools")
-    monkeypatch.setattr(package_logger, "handlers", [])
-    monkeypatch.setattr(package_logger, "level", logging.NOTSET)
     set_package_logger(stream=sys.stdout)  # what POWERTOOLS_DEBUG=true does at import
     created = call(
         "create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "debug"}
