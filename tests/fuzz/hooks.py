@@ -11,12 +11,18 @@ document can still be a documented 422:
 - a create's ``rate_limit_burst`` needs a ``rate_limit_rps``, and its lists together hold at
   most ``MAX_TOKEN_LIST_CHARACTERS`` characters;
 - a revoke reason may not be one the service writes itself, in any case or with spaces around
-  it (the document's ``not: enum`` only refuses the exact spellings).
+  it (the document's ``not: enum`` only refuses the exact spellings);
+- an update's ``expires_at`` must be in the future (and earlier than the token's: a later one
+  is a 403, which the checks accept), its ``rate_limit_burst`` needs a rate, its lists fit the
+  same budget as a create's, and a revoked token cannot be updated (422 at the token id).
 
 One more hook keeps the run's own credential alive: the document's links let the stateful
 phase take a token id from a list page and revoke it, and the first id on the page can be the
 admin token the run authenticates with (``FUZZ_PROTECTED_TOKEN_ID``). Revoking it is allowed
-(and tested elsewhere); here it would turn the rest of the run into 401s.
+(and tested elsewhere); here it would turn the rest of the run into 401s. Updating it is kept
+away for the same reason: ``enabled: false`` or narrower permissions, restrictions or expiry
+would cost the run its credential. The same hook sends no update to a token this run may have
+revoked (a revoke, or a refresh, which revokes on reuse): that is a documented 422.
 
 The hooks move a schema-valid ``expires_at`` into that window, drop a schema-valid query
 reason when the body has one too and drop a made-up cursor, so that
@@ -42,6 +48,13 @@ from shared.http.models import MAX_TOKEN_LIST_CHARACTERS
 
 # The admin token `app-tokens serve` prints lives 365 days; a day ahead is inside every bound.
 _WITHIN_BOUNDS = timedelta(days=1)
+# An update may only bring an expiry nearer: an hour ahead is earlier than any token this run
+# created (a day ahead, or the default lifetime), and still in the future when it arrives.
+_NEARER = timedelta(hours=1)
+# Well-formed and never ours: a request sent there instead is a 404.
+_NOBODY = "0" * 26
+# Tokens this run revoked or may have revoked (by a refresh that met reuse); never updated.
+_ENDED: set[str] = set()
 _REASON = re.compile(r"[^\x00-\x1f\x7f]{0,512}")
 _CURSOR = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}")
 
@@ -125,6 +138,12 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) ->
         if expires is not None and not now < expires <= now + _WITHIN_BOUNDS:
             case.body["expires_at"] = (now + _WITHIN_BOUNDS).isoformat()
         _fit_create(case.body)
+    elif method == "PATCH":
+        expires = _aware_datetime(case.body.get("expires_at"))
+        now = datetime.now(UTC)
+        if expires is not None and not now + _NEARER / 2 < expires <= now + _NEARER:
+            case.body["expires_at"] = (now + _NEARER).isoformat()
+        _fit_create(case.body)
     elif method == "DELETE":
         if _reserved_reason(case.body.get("reason")):
             case.body["reason"] = "fuzzed"
@@ -137,14 +156,20 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) ->
 def before_call(
     context: schemathesis.HookContext, case: schemathesis.Case[Any], kwargs: dict[str, Any]
 ) -> None:
-    """Never revoke the run's own credential, whichever phase (or link) chose the token id.
+    """Never revoke nor update the run's own credential, and never update a token the run ended,
+    whichever phase (or link) chose the token id.
 
     ``before_call`` rather than ``map_case``: ids captured from earlier responses are filled in
     after generation, so only the call itself sees the id that will be sent.
     """
     operation = context.operation
-    protected = os.environ.get("FUZZ_PROTECTED_TOKEN_ID")
-    if operation is None or not protected or str(operation.method).upper() != "DELETE":
+    token_id = (case.path_parameters or {}).get("token_id")
+    if operation is None or not isinstance(token_id, str):
         return
-    if (case.path_parameters or {}).get("token_id") == protected:
-        case.path_parameters["token_id"] = "0" * 26  # well-formed, not ours: a 404
+    method = str(operation.method).upper()
+    protected = os.environ.get("FUZZ_PROTECTED_TOKEN_ID")
+    ours = bool(protected) and token_id == protected
+    if (method in ("DELETE", "PATCH") and ours) or (method == "PATCH" and token_id in _ENDED):
+        case.path_parameters["token_id"] = _NOBODY
+    elif method == "DELETE" or (method == "POST" and operation.path.endswith("/refresh")):
+        _ENDED.add(token_id)

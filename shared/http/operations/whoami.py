@@ -15,8 +15,8 @@ whoami_router = Router()
 WHOAMI = Operation(name="whoami", permission=ANY_VALID_TOKEN, router=whoami_router)
 
 # No body, no path id, no app to look up: a 401 for a bad token, a 404 for a caller vouched for
-# by a JWT authorizer (no token to show), a 413 for a body.
-_WHOAMI_ERRORS = (401, 404, 413, 500, 503)
+# by a JWT authorizer (no token to show), a 413 for a body; the 422 is the resolver's, in our shape.
+_WHOAMI_ERRORS = (401, 404, 413, 422, 500, 503)
 
 
 @whoami_router.get(
