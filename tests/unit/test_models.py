@@ -17,6 +17,7 @@ from shared.http.models import (
     TokenCreate,
     TokenRefresh,
     TokenRevoke,
+    TokenVerification,
     TokenVerify,
 )
 from shared.http.token_models import TokenUpdate
@@ -216,3 +217,14 @@ def test_an_update_changes_only_what_the_body_set() -> None:
         {"description": None, "scopes": ["a", "b"], "enabled": False}
     ).change()
     assert change.values == {"description": None, "scopes": ("a", "b"), "enabled": False}
+
+
+def test_the_verdict_model_holds_every_code_verification_gives() -> None:
+    from typing import get_args
+
+    from shared.services.verification import VerifyCode
+
+    # A code the model lacks would turn that verdict into a 500 (the response fails its model).
+    assert list(get_args(TokenVerification.model_fields["code"].annotation)) == [
+        code.value for code in VerifyCode
+    ]
