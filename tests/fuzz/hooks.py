@@ -7,7 +7,8 @@ document can still be a documented 422:
   creating token's own expiry (it needs the clock and the caller);
 - revoke takes its reason from the body or ``?reason=``, not both at once;
 - a list's ``next_token`` is only valid when this server signed it for this org, app and
-  ``status`` filter (the document's ``NextPage`` link supplies real ones);
+  ``status`` filter, a history's for this token (the document's ``NextPage`` links supply
+  real ones);
 - a create's ``rate_limit_burst`` needs a ``rate_limit_rps``, and its lists together hold at
   most ``MAX_TOKEN_LIST_CHARACTERS`` characters;
 - a revoke reason may not be one the service writes itself, in any case or with spaces around
@@ -21,8 +22,15 @@ phase take a token id from a list page and revoke it, and the first id on the pa
 admin token the run authenticates with (``FUZZ_PROTECTED_TOKEN_ID``). Revoking it is allowed
 (and tested elsewhere); here it would turn the rest of the run into 401s. Updating it is kept
 away for the same reason: ``enabled: false`` or narrower permissions, restrictions or expiry
-would cost the run its credential. The same hook sends no update to a token this run may have
-revoked (a revoke, or a refresh, which revokes on reuse): that is a documented 422.
+would cost the run its credential. Whoami and the list pages hand the fuzzer the admin token's
+id at every turn, so such an update goes to a token this run created instead (the body as
+generated): every update then meets a real token. Nor is an update sent to a token this run
+may have revoked (a revoke, or a refresh, which revokes on reuse): that is a documented 422.
+
+And one makes the document's refresh example real: it names a token (``_EXAMPLE_TOKEN_ID``) that
+no server holds, so it is sent for a token this run created, with that token's refresh token,
+as a reader trying the example would. With nine operations sharing the stateful phase's time,
+the create-then-refresh link alone did not reliably give refresh its 2xx.
 
 The hooks move a schema-valid ``expires_at`` into that window, drop a schema-valid query
 reason when the body has one too and drop a made-up cursor, so that
@@ -55,6 +63,14 @@ _NEARER = timedelta(hours=1)
 _NOBODY = "0" * 26
 # Tokens this run revoked or may have revoked (by a refresh that met reuse); never updated.
 _ENDED: set[str] = set()
+# Tokens this run created, newest last: where an update of the admin token (or of an ended one) goes.
+_CREATED: list[str] = []
+# Their refresh tokens, until a refresh uses them.
+_REFRESH_TOKENS: dict[str, str] = {}
+# The token id and refresh token of the document's refresh example (devtools.openapi): no server
+# holds them. Only that exact example is made real; any other body is sent as generated.
+_EXAMPLE_TOKEN_ID = "1k1c0z5r88ffbydmt9be37zjsa"
+_EXAMPLE_REFRESH_TOKEN = "aref_1k1c0z5r88ffbydmt9be37zjsa_Lq8aSDhYkwQIYOKJq8T6XwPyUtQDYfZgw4g5YtvwLKb2v5P8I"
 _REASON = re.compile(r"[^\x00-\x1f\x7f]{0,512}")
 _CURSOR = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}")
 
@@ -69,11 +85,12 @@ def _aware_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _foreign_cursor(value: Any, path_parameters: dict[str, Any], status: Any) -> bool:
-    """A schema-valid cursor the server cannot have signed for this org, app and filter.
+def _foreign_cursor(value: Any, path_parameters: dict[str, Any], status: Any, history: bool) -> bool:
+    """A schema-valid cursor the server cannot have signed for this page.
 
     Either not the shape the server signs, or one of its cursors that the fuzzer moved to
-    another org, app or status filter (cursors are bound to all three: a 422 by design).
+    another org, app or status filter (a list's cursors are bound to all three), to another
+    token's history or between a list and a history: a 422 by design.
     """
     if not isinstance(value, str) or len(value) > 1024:
         return False  # schema-invalid: a negative case, left alone
@@ -84,8 +101,17 @@ def _foreign_cursor(value: Any, path_parameters: dict[str, Any], status: Any) ->
         bound = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:
         return True
+    if not isinstance(bound, dict) or (bound.get("kind") == "history") != history:
+        return True
+    if history:  # a token's history cursor is bound to that token
+        place = (
+            path_parameters.get("org_id"),
+            path_parameters.get("app_id"),
+            path_parameters.get("token_id"),
+        )
+        return (bound.get("org"), bound.get("app"), bound.get("token")) != place
     place = (path_parameters.get("org_id"), path_parameters.get("app_id"), status or "")
-    return not isinstance(bound, dict) or (bound.get("org"), bound.get("app"), bound.get("status")) != place
+    return (bound.get("org"), bound.get("app"), bound.get("status")) != place
 
 
 def _valid_reason(value: Any) -> bool:
@@ -124,8 +150,9 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) ->
         return case
     method = str(operation.method).upper()
     query = case.query or {}
+    history = operation.path.endswith("/history")
     if method == "GET" and _foreign_cursor(
-        query.get("next_token"), case.path_parameters or {}, query.get("status")
+        query.get("next_token"), case.path_parameters or {}, query.get("status"), history
     ):
         del case.query["next_token"]
     if method == "DELETE" and _reserved_reason(query.get("reason")):
@@ -144,6 +171,8 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) ->
         if expires is not None and not now + _NEARER / 2 < expires <= now + _NEARER:
             case.body["expires_at"] = (now + _NEARER).isoformat()
         _fit_create(case.body)
+        if not case.body:  # the burst alone was dropped: an update must still change something
+            case.body["description"] = "fuzzed"
     elif method == "DELETE":
         if _reserved_reason(case.body.get("reason")):
             case.body["reason"] = "fuzzed"
@@ -167,9 +196,31 @@ def before_call(
     if operation is None or not isinstance(token_id, str):
         return
     method = str(operation.method).upper()
+    refresh = method == "POST" and operation.path.endswith("/refresh")
+    example = isinstance(case.body, dict) and case.body.get("refresh_token") == _EXAMPLE_REFRESH_TOKEN
+    if refresh and token_id == _EXAMPLE_TOKEN_ID and example:
+        unused = [created for created in _CREATED if created in _REFRESH_TOKENS and created not in _ENDED]
+        if unused:
+            token_id = case.path_parameters["token_id"] = unused[-1]
+            case.body["refresh_token"] = _REFRESH_TOKENS.pop(token_id)
     protected = os.environ.get("FUZZ_PROTECTED_TOKEN_ID")
     ours = bool(protected) and token_id == protected
-    if (method in ("DELETE", "PATCH") and ours) or (method == "PATCH" and token_id in _ENDED):
+    if method == "PATCH" and (ours or token_id in _ENDED):
+        live = [created for created in _CREATED if created not in _ENDED]
+        case.path_parameters["token_id"] = live[-1] if live else _NOBODY
+    elif method == "DELETE" and ours:
         case.path_parameters["token_id"] = _NOBODY
-    elif method == "DELETE" or (method == "POST" and operation.path.endswith("/refresh")):
+    elif method == "DELETE" or refresh:
         _ENDED.add(token_id)
+
+
+@schemathesis.hook
+def after_call(context: schemathesis.HookContext, case: schemathesis.Case[Any], response: Any) -> None:
+    """Keep the id and refresh token of each token this run created, for ``before_call``."""
+    operation = context.operation
+    if operation is None or str(operation.method).upper() != "POST" or not operation.path.endswith("/tokens"):
+        return
+    if response.status_code == 201:
+        created = json.loads(response.content)
+        _CREATED.append(created["token"]["token_id"])
+        _REFRESH_TOKENS[created["token"]["token_id"]] = created["refresh_token_plaintext"]
