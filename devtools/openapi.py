@@ -65,8 +65,8 @@ def build_document() -> dict[str, Any]:
         resolver.get_openapi_json_schema(
             title="App Tokens",
             version=VERSION,
-            description="Issue, list, read, update, disable, revoke, rotate and verify API tokens for the apps "
-            "of an organisation, and see each token's history. "
+            description="Issue, list, read, update, disable, revoke, rotate and verify API tokens for "
+            "the apps of an organisation, and see each token's history. "
             "APIs behind API Gateway can attach the token authorizer (AuthorizeFunction) instead of "
             "calling Verify App Token: same rules, same codes (docs/authorizer.md).",
             security_schemes={"bearerAuth": HTTPBearer(bearerFormat="atok_<token_id>_<secret>")},

@@ -197,12 +197,13 @@ def before_call(
         return
     method = str(operation.method).upper()
     refresh = method == "POST" and operation.path.endswith("/refresh")
-    example = isinstance(case.body, dict) and case.body.get("refresh_token") == _EXAMPLE_REFRESH_TOKEN
-    if refresh and token_id == _EXAMPLE_TOKEN_ID and example:
+    body = case.body
+    example = isinstance(body, dict) and body.get("refresh_token") == _EXAMPLE_REFRESH_TOKEN
+    if refresh and token_id == _EXAMPLE_TOKEN_ID and isinstance(body, dict) and example:
         unused = [created for created in _CREATED if created in _REFRESH_TOKENS and created not in _ENDED]
         if unused:
             token_id = case.path_parameters["token_id"] = unused[-1]
-            case.body["refresh_token"] = _REFRESH_TOKENS.pop(token_id)
+            body["refresh_token"] = _REFRESH_TOKENS.pop(token_id)
     protected = os.environ.get("FUZZ_PROTECTED_TOKEN_ID")
     ours = bool(protected) and token_id == protected
     if method == "PATCH" and (ours or token_id in _ENDED):
