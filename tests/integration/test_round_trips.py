@@ -40,8 +40,9 @@ def test_create_is_one_transaction(admin: IssuedToken, calls: CallLog, clock: Fa
     assert calls.operations == ["GetItem", "TransactWriteItems"]
     items = calls.parameters[1]["TransactItems"]
     # the app's registration, the token, its credential, the link from its creator (the admin's
-    # token), and the "created" event's outbox item
-    assert [next(iter(item)) for item in items] == ["ConditionCheck", "Put", "Put", "Put", "Put"]
+    # token), the "created" event's outbox item and its history entry (issue 15)
+    assert [next(iter(item)) for item in items] == ["ConditionCheck", "Put", "Put", "Put", "Put", "Put"]
+    assert items[-1]["Put"]["Item"]["SK"]["S"].startswith("HISTORY#")
 
 
 def test_revoke_is_one_write(admin: IssuedToken, calls: CallLog) -> None:
