@@ -237,7 +237,7 @@ def test_two_concurrent_edits_never_lose_one(admin: IssuedToken, runtime: Runtim
         with pytest.raises(Conflict) as conflict:
             edit(runtime, admin, token, name="renamed")
     finally:
-        del runtime.repository.get_token  # type: ignore[attr-defined]
+        del runtime.repository.get_token
     assert (conflict.value.resource_type, conflict.value.resource_id) == ("token", token.token.token_id)
     stored = get_token(runtime, admin.token, key_of(token)).token
     assert (stored.name, stored.scopes, stored.revision) == ("start", ["a"], 1)  # the winner, whole
