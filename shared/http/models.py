@@ -243,6 +243,7 @@ class TokenVerification(ApiModel):
         "NOT_FOUND",
         "EXPIRED",
         "REVOKED",
+        "DISABLED",
         "FORBIDDEN_PATH",
         "INSUFFICIENT_SCOPE",
         "FORBIDDEN_RESOURCE",

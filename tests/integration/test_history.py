@@ -94,6 +94,13 @@ def test_a_disabled_token_fails_as_a_revoked_one_on_its_next_request(
     listed = call("list_tokens", "GET", TOKENS_URL, token=presented)
     assert listed.status == 401 and listed.headers.get("www-authenticate") == "Bearer"
     assert verify(runtime, presented, RequestContext()).code is VerifyCode.DISABLED
+    verified = call(
+        "verify_token", "POST", f"{TOKENS_URL}/verify", token=admin.plaintext_token, body={"token": presented}
+    )
+    assert (verified.status, verified.json()) == (
+        200,
+        {"valid": False, "code": "DISABLED", "token": None, "rate_limit": None},
+    )
     assert authorizer_code(runtime, presented) == (VerifyCode.DISABLED, "unauthenticated")
     # refused refresh, and not taken for reuse: the token is not revoked, its pair still its own
     with pytest.raises(AuthenticationFailed) as refused:
