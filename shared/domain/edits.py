@@ -82,6 +82,10 @@ def new_expiry_problem(requested: datetime, now_iso: str, editor_expiry: str | N
 def _rate_limits(token: TokenRecord, values: Mapping[str, Any]) -> tuple[int | None, int | None]:
     rps = values.get("rate_limit_rps", token.rate_limit_rps)
     burst = values.get("rate_limit_burst", token.rate_limit_burst)
+    # Lower or newly set only; removing a limit is widening (``rate_limit_rps:*``), a 403 first.
+    breach = rate_limit_breach((token.rate_limit_rps, token.rate_limit_burst), (rps, burst))
+    if breach is not None:
+        raise Forbidden(breach)
     if burst is not None and not rps:
         raise InvalidInput(
             field="rate_limit_burst",
@@ -90,10 +94,6 @@ def _rate_limits(token: TokenRecord, values: Mapping[str, Any]) -> tuple[int | N
             value=burst,
             ctx={},
         )
-    # Lower or newly set only; removing a limit is widening (``rate_limit_rps:*``).
-    breach = rate_limit_breach((token.rate_limit_rps, token.rate_limit_burst), (rps, burst))
-    if breach is not None:
-        raise Forbidden(breach)
     return rps, burst
 
 

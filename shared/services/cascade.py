@@ -30,7 +30,8 @@ from shared.domain.lifecycle import CASCADE_MARKER, CASCADE_PENDING, PARENT_REVO
 from shared.domain.principals import Principal
 from shared.domain.records import LifecycleEvent
 from shared.services.deps import Deps, purge_epoch
-from shared.services.tokens import Provenance, Revocation, actor_of, revoke_as, token_event
+from shared.services.events import Provenance, actor_of, token_event
+from shared.services.tokens import Revocation, revoke_as
 from shared.storage.repository import RevokeOutcome, TokenKey, TokenRepository
 
 # Links a request looks at before its 204 (and the publisher per record): a bound on the work

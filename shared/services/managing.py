@@ -21,7 +21,8 @@ from shared.domain.records import LifecycleEvent, TokenRecord, TokenSpec
 from shared.domain.restrictions import RESTRICTION_FIELDS
 from shared.domain.status import TokenDetails, TokenStatus, token_details, token_status
 from shared.services.deps import Deps, history_ttl
-from shared.services.tokens import Provenance, actor_of, check_no_escalation, require_same_org, token_event
+from shared.services.events import Provenance, actor_of, token_event
+from shared.services.tokens import check_no_escalation, require_same_org
 from shared.storage.repository import TokenEdit, TokenKey, TokenMissing
 
 MAX_HISTORY_PAGE = 100

@@ -25,7 +25,7 @@ from shared.domain.clock import to_iso
 from shared.domain.lifecycle import EXPIRED, EXPIRING
 from shared.domain.observability import logger, metrics
 from shared.services.deps import Deps, purge_epoch
-from shared.services.tokens import Provenance, token_event
+from shared.services.events import Provenance, token_event
 from shared.storage.repository import EXPIRY_SHARDS, IndexPage, TokenKey
 
 PAGE_SIZE = 100

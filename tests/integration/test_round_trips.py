@@ -42,6 +42,7 @@ def test_create_is_one_transaction(admin: IssuedToken, calls: CallLog, clock: Fa
     # the app's registration, the token, its credential, the link from its creator (the admin's
     # token), the "created" event's outbox item and its history entry (issue 15)
     assert [next(iter(item)) for item in items] == ["ConditionCheck", "Put", "Put", "Put", "Put", "Put"]
+    assert items[-1]["Put"]["Item"]["SK"]["S"].startswith("HISTORY#")
 
 
 def test_revoke_is_one_write(admin: IssuedToken, calls: CallLog) -> None:
