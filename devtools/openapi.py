@@ -65,7 +65,8 @@ def build_document() -> dict[str, Any]:
         resolver.get_openapi_json_schema(
             title="App Tokens",
             version=VERSION,
-            description="Issue, list, revoke, rotate and verify API tokens for the apps of an organisation. "
+            description="Issue, list, read, update, disable, revoke, rotate and verify API tokens for "
+            "the apps of an organisation, and see each token's history. "
             "APIs behind API Gateway can attach the token authorizer (AuthorizeFunction) instead of "
             "calling Verify App Token: same rules, same codes (docs/authorizer.md).",
             security_schemes={"bearerAuth": HTTPBearer(bearerFormat="atok_<token_id>_<secret>")},
@@ -112,18 +113,24 @@ def _add_links(paths: dict[str, Any]) -> None:
     """OpenAPI links from the responses that hand out a token to what can be done with it next.
 
     They tell a client (and a stateful fuzzer) that the ``token_id`` and secrets of a create or
-    refresh response feed revoke, refresh and verify on the same org and app.
+    refresh response feed revoke, refresh, verify, get, update and history on the same org and app.
     """
 
     def operation_id(path: str, method: str) -> str:
         return str(paths[path][method]["operationId"])
 
     revoke = operation_id(_TOKENS + "/{token_id}", "delete")
+    read = operation_id(_TOKENS + "/{token_id}", "get")
+    update = operation_id(_TOKENS + "/{token_id}", "patch")
+    history = operation_id(_TOKENS + "/{token_id}/history", "get")
     refresh = operation_id(_TOKENS + "/{token_id}/refresh", "post")
     verify = operation_id(_TOKENS + "/verify", "post")
     this_token = {**_SAME_APP, "token_id": "$response.body#/token/token_id"}
     links = {
         "RevokeIt": {"operationId": revoke, "parameters": this_token},
+        "ReadIt": {"operationId": read, "parameters": this_token},
+        "UpdateIt": {"operationId": update, "parameters": this_token},
+        "ItsHistory": {"operationId": history, "parameters": this_token},
         "RefreshIt": {
             "operationId": refresh,
             "parameters": this_token,
@@ -143,6 +150,16 @@ def _add_links(paths: dict[str, Any]) -> None:
         }
     }
     paths[_TOKENS + "/{token_id}/refresh"]["post"]["responses"]["200"]["links"] = links
+    paths[_TOKENS + "/{token_id}/history"]["get"]["responses"]["200"]["links"] = {
+        "NextPage": {
+            "operationId": history,
+            "parameters": {
+                **_SAME_APP,
+                "token_id": "$request.path.token_id",
+                "next_token": "$response.body#/next_token",
+            },
+        }
+    }
 
 
 # One example request per operation, on the org and app that `app-tokens serve` registers: a
@@ -151,6 +168,7 @@ _PARAMETER_EXAMPLES = {"org_id": "demo", "app_id": "demo-app", "token_id": "1k1c
 _BODY_EXAMPLES = {
     (_TOKENS, "post"): {"name": "ci-deploy", "permissions": ["app_tokens:list"], "scopes": ["deploy"]},
     (_TOKENS + "/{token_id}", "delete"): {"reason": "rotated"},
+    (_TOKENS + "/{token_id}", "patch"): {"name": "ci-deploy (paused)", "enabled": False},
     (_TOKENS + "/{token_id}/refresh", "post"): {
         "refresh_token": "aref_1k1c0z5r88ffbydmt9be37zjsa_Lq8aSDhYkwQIYOKJq8T6XwPyUtQDYfZgw4g5YtvwLKb2v5P8I"
     },

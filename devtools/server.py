@@ -139,6 +139,7 @@ def _banner(url: str, aws: LocalAws, admin_token: str | None, made_up_key: bool)
             f"ADMIN_TOKEN={admin_token}",
             "",
             "Try:",
+            f'  curl -s -H "Authorization: Bearer {admin_token}" {url}/v1/whoami',
             f'  curl -s -H "Authorization: Bearer {admin_token}" {tokens}',
             f'  curl -s -X POST -H "Authorization: Bearer {admin_token}" '
             f"-H 'Content-Type: application/json' -d '{{\"name\": \"ci\"}}' {tokens}",

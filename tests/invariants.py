@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.domain.lifecycle import CREATED, EXPIRED, EXPIRING, PARENT_REVOKED_REASON, REVOKED, ROTATED
-from shared.storage.items import CHILD_SK_PREFIX, link_from_item, record_from_item
+from shared.domain.lifecycle import (
+    CREATED,
+    EXPIRED,
+    EXPIRING,
+    HISTORY_TYPES,
+    PARENT_REVOKED_REASON,
+    REVOKED,
+    ROTATED,
+)
+from shared.storage.items import CHILD_SK_PREFIX, HISTORY_SK_PREFIX, link_from_item, record_from_item
 from tests.conftest import TABLE
 
 
@@ -54,6 +62,34 @@ def assert_invariants(items: list[dict[str, Any]]) -> None:
     events = [i for i in items if i["PK"]["S"].startswith("OUTBOX#")]
     assert {e["token_id"]["S"] for e in events} <= set(metadata), "an event about no token"
     assert_lineage(items, metadata)
+    assert_history(items, events)
+
+
+def assert_history(items: list[dict[str, Any]], events: list[dict[str, Any]]) -> None:
+    """Each event of a history type has exactly one history entry, in its token's partition, that agrees.
+
+    (Moto never applies TTLs, so no outbox item is gone before its entry.) No other entry exists.
+    """
+    entries = {}
+    for item in items:
+        if item["SK"]["S"].startswith(HISTORY_SK_PREFIX):
+            event_id = item["SK"]["S"].rsplit("#", 1)[1]
+            assert event_id not in entries, f"two history entries of {event_id}"
+            assert "purge_at" in item, f"a history entry without a TTL: {event_id}"
+            entries[event_id] = item
+    for event in events:
+        history_type = HISTORY_TYPES.get(event["detail_type"]["S"])
+        event_id = event["PK"]["S"].removeprefix("OUTBOX#")
+        if history_type is None:
+            assert event_id not in entries, event_id
+            continue
+        entry = entries.pop(event_id, None)
+        assert entry is not None, f"{event['detail_type']['S']} {event_id} without its history entry"
+        assert entry["PK"]["S"] == "TOKEN#" + event["token_id"]["S"], event_id
+        assert entry["type"]["S"] == history_type.value, event_id
+        for name in ("org_id", "app_id", "occurred_at"):
+            assert entry[name] == event[name], (event_id, name)
+    assert not entries, f"history entries of no event: {sorted(entries)}"
 
 
 def assert_lineage(items: list[dict[str, Any]], metadata: dict[str, dict[str, Any]]) -> None:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from shared.domain.history import HistoryType
 from shared.domain.records import LifecycleEvent, TokenRecord
 
 if TYPE_CHECKING:
@@ -25,6 +26,22 @@ ROTATED = "App Token Rotated"
 EXPIRED = "App Token Expired"
 EXPIRING = "App Token Expiring"
 REFRESH_REUSE = "App Token Refresh Reuse Detected"
+# Issue 15: an edit (their extra is ``changed_fields``, the names of the fields it changed).
+UPDATED = "App Token Updated"
+DISABLED = "App Token Disabled"
+ENABLED = "App Token Enabled"
+# The one mapping from a lifecycle event to the history entry written beside it, in the same
+# transaction. An event not here (the expiry warning, a cascade's bookkeeping) writes none.
+HISTORY_TYPES: dict[str, HistoryType] = {
+    CREATED: HistoryType.CREATED,
+    UPDATED: HistoryType.UPDATED,
+    DISABLED: HistoryType.DISABLED,
+    ENABLED: HistoryType.ENABLED,
+    ROTATED: HistoryType.ROTATED,
+    REVOKED: HistoryType.REVOKED,
+    EXPIRED: HistoryType.EXPIRED,
+    REFRESH_REUSE: HistoryType.REFRESH_REUSE_DETECTED,
+}
 REFRESH_REUSE_REASON = "refresh_token_reuse"
 # A token revoked because the token that created it was revoked with ``cascade=true``.
 PARENT_REVOKED_REASON = "parent_revoked"

@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from shared.domain.history import Actor, FieldChange
 from shared.domain.restrictions import RESTRICTION_FIELDS, restriction
 
-# A token's state, as a listing may filter on it.
-StatusFilter = Literal["active", "expired", "revoked"]
+# A token's state, as a listing may filter on it (``shared.domain.status.TokenStatus``'s values).
+StatusFilter = Literal["active", "disabled", "expired", "revoked"]
 # Stored facts that are not fields of the seed's AppToken: the API shows every other field.
-PRIVATE_FIELDS = ("app_id", "created_by_token_id")
+# Issue 15's facts (rotated_at, disabled_at, updated_at) are shown only in ``details``; the
+# revision is the edit counter an update is conditioned on (never shown).
+PRIVATE_FIELDS = ("app_id", "created_by_token_id", "rotated_at", "disabled_at", "updated_at", "revision")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,14 @@ class TokenRecord:
     # The token whose caller created this one; None for a bootstrap token and for a user vouched
     # for by a JWT authorizer. A stored fact, not a field of the seed's AppToken object.
     created_by_token_id: str | None = None
+    # Issue 15, stored facts beyond the seed's AppToken. ``rotated_at``: the last rotation (a grace
+    # retry keeps the window's start); ``disabled_at``: set while the token is disabled;
+    # ``updated_at``: the last edit; ``revision``: how many edits landed (None before the first),
+    # the version an edit is conditioned on, so that two concurrent edits cannot both land.
+    rotated_at: str | None = None
+    disabled_at: str | None = None
+    updated_at: str | None = None
+    revision: int | None = None
 
     def public_fields(self) -> dict[str, Any]:
         """The seed's fields of the token (``app_id`` and the lineage are not among them), by name."""
@@ -63,6 +74,11 @@ class TokenRecord:
     def is_expired(self, now_iso: str) -> bool:
         """Whether the token has reached its expiry (timestamps compare as text)."""
         return self.expires_at is not None and self.expires_at <= now_iso
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the token is enabled (a disabled token fails as a revoked one, until enabled)."""
+        return self.disabled_at is None
 
 
 @dataclass(frozen=True)
@@ -129,7 +145,14 @@ class TokenPage:
 
 @dataclass(frozen=True)
 class LifecycleEvent:
-    """Something that happened to a token, to be published once. Never holds a secret."""
+    """Something that happened to a token, to be published once. Never holds a secret.
+
+    The token's history entry is derived from it (``shared.domain.lifecycle.HISTORY_TYPES``):
+    ``actor`` (``None``: the service itself), ``changes`` (an update's fields with their old
+    and new values) and ``retain_until`` (the entry's TTL, epoch seconds) are for that entry
+    only; the outbox item keeps ``extra`` alone (an update's ``changed_fields``: names, never
+    values).
+    """
 
     detail_type: str
     org_id: str
@@ -138,6 +161,9 @@ class LifecycleEvent:
     occurred_at: str
     extra: dict[str, Any] = field(default_factory=dict)
     event_id: str = field(default_factory=lambda: secrets.token_hex(16))
+    actor: Actor | None = None
+    changes: tuple[FieldChange, ...] = ()
+    retain_until: int | None = None
 
     @property
     def occurred_epoch(self) -> int:

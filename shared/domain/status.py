@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.domain.records import TokenRecord
 
 
 class TokenStatus(StrEnum):
@@ -24,3 +28,28 @@ class TokenDetails:
     created_by_token_id: str | None
     rotated_at: str | None
     updated_at: str | None
+
+
+def token_status(record: TokenRecord, now_iso: str) -> TokenStatus:
+    """The token's state at ``now_iso``: revoked, else expired, else disabled, else active.
+
+    A disabled token keeps its expiry, so once that passes it is expired like any other.
+    """
+    if record.revoked_at is not None:
+        return TokenStatus.REVOKED
+    if record.is_expired(now_iso):
+        return TokenStatus.EXPIRED
+    if record.disabled_at is not None:
+        return TokenStatus.DISABLED
+    return TokenStatus.ACTIVE
+
+
+def token_details(record: TokenRecord, now_iso: str) -> TokenDetails:
+    """The ``details`` of a token at ``now_iso``: what the seed's AppToken does not show."""
+    return TokenDetails(
+        status=token_status(record, now_iso),
+        enabled=record.enabled,
+        created_by_token_id=record.created_by_token_id,
+        rotated_at=record.rotated_at,
+        updated_at=record.updated_at,
+    )

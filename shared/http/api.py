@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from enum import Enum
 from http import HTTPStatus
 from typing import Annotated, Any, Protocol, get_args, get_origin, get_type_hints
 
@@ -68,16 +69,29 @@ def request_scope() -> RequestScope:
     return _scope.get()
 
 
+class Access(Enum):
+    """An operation's access rule that is not a permission (see :class:`Operation`)."""
+
+    # Any valid bearer token, whatever it may do (whoami: a token may always learn what it is).
+    AUTHENTICATED = "authenticated"
+
+
+# The Operation.permission of a route any valid token may call.
+ANY_VALID_TOKEN = Access.AUTHENTICATED
+
+
 @dataclass(frozen=True)
 class Operation:
     """One API operation: its routes and the permission a bearer token needs for it.
 
-    ``permission`` is ``None`` for an operation whose body carries its own credential
+    ``permission`` is one of three kinds: a permission string (the bearer token is
+    authenticated and must hold it); ``ANY_VALID_TOKEN`` (authenticated, no permission
+    needed: whoami); ``None`` for an operation whose body carries its own credential
     (the refresh route): no ``Authorization`` header is read.
     """
 
     name: str
-    permission: str | None
+    permission: str | Access | None
     router: Router
 
 
@@ -180,10 +194,16 @@ def _authenticate(runtime: HttpDeps, event: Mapping[str, Any]) -> Principal:
         return verify_access(runtime, presented, event.get("path"))
 
 
-def _authorize(runtime: HttpDeps, event: Mapping[str, Any], permission: str) -> Principal:
+def _authorize(
+    runtime: HttpDeps, event: Mapping[str, Any], permission: str | Access | None
+) -> Principal | None:
+    """The caller the operation's access rule admits (``None`` when it reads no header), else a 401/403."""
+    if permission is None:
+        return None
     caller = _authenticate(runtime, event)
     logger.append_keys(caller_token_id=caller.token_id, caller_user_id=caller.owner_id, org_id=caller.org_id)
-    require_permission(caller, permission)
+    if isinstance(permission, str):
+        require_permission(caller, permission)
     return caller
 
 
@@ -229,9 +249,7 @@ def build_handler(operation: Operation, collaborators: Callable[[], HttpDeps]) -
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             runtime = collaborators()
-            caller = (
-                None if operation.permission is None else _authorize(runtime, event, operation.permission)
-            )
+            caller = _authorize(runtime, event, operation.permission)
             # Checked here, whole: Powertools matches routes with a regex ending in `$`, which also
             # matches before a trailing newline, so `<id>%0A` would have acted on `<id>`.
             malformed = _unroutable_path_parameter(event.get("pathParameters"))

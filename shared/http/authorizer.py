@@ -31,7 +31,7 @@ from shared.services.verification import RequestContext, Verdict, VerifyCode, ve
 
 # Not a credential at all: API Gateway's 401, without a policy.
 UNAUTHENTICATED = frozenset(
-    {VerifyCode.MALFORMED, VerifyCode.NOT_FOUND, VerifyCode.EXPIRED, VerifyCode.REVOKED}
+    {VerifyCode.MALFORMED, VerifyCode.NOT_FOUND, VerifyCode.EXPIRED, VerifyCode.REVOKED, VerifyCode.DISABLED}
 )
 # Where a request names the ids it acts on (each restriction with a header): a path parameter of
 # that name, else the header. The API behind must act on the ids it was authorized for.

@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from shared.domain.clock import error_timestamp, utc_now
 from shared.domain.errors import (
     AuthenticationFailed,
+    Conflict,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -110,6 +111,14 @@ ERRORS = {
             {"resource_type": "app", "resource_id": "billing"},
         ),
         ErrorStatus(
+            409,
+            "CONFLICT",
+            "The token was changed by another request; read it again and retry",
+            "Another request changed the token between this one's read and its write; nothing was "
+            "written. Read the token again and retry.",
+            {"resource_type": "token", "resource_id": "1k1c0z5r88ffbydmt9be37zjsa"},
+        ),
+        ErrorStatus(
             413,
             "REQUEST_ENTITY_TOO_LARGE",
             "The request body is too large",
@@ -145,7 +154,8 @@ ERRORS = {
 def error_response(
     status: int | ErrorStatus, details: Mapping[str, Any] | None = None, now: datetime | None = None
 ) -> Response[str]:
-    """A 401, 403, 404, 413, 500 or 503 in the seed's error shape, with its headers (a 503's ``Retry-After``).
+    """A 401, 403, 404, 409, 413, 500 or 503 in the seed's error shape, with its headers (a 503's
+    ``Retry-After``).
 
     ``status`` may also be an ``ErrorStatus`` of its own (the local server's).
     """
@@ -324,6 +334,8 @@ def to_response(error: Exception) -> Response[str]:
         status, details = 403, {"required_permission": error.required_permission}
     elif isinstance(error, NotFound):
         status, details = 404, {"resource_type": error.resource_type, "resource_id": error.resource_id}
+    elif isinstance(error, Conflict):
+        status, details = 409, {"resource_type": error.resource_type, "resource_id": error.resource_id}
     elif isinstance(error, PayloadTooLarge):
         status, details = 413, {"max_bytes": error.max_bytes, "content_length": error.content_length}
     else:

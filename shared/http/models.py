@@ -122,7 +122,7 @@ def public_token(record: TokenRecord) -> AppTokenPublic:
 _LIST_TYPES: dict[Match, Any] = {Match.ALL_OF: Scopes, Match.MEMBER: ResourceIds, Match.PATH: EndpointPaths}
 
 
-def _token_lists() -> dict[str, Any]:
+def token_lists() -> dict[str, Any]:
     """The create body's lists, in the seed's order (AppToken's): the grants and every restriction."""
     types = {"permissions": Permissions, **{r.list_field: _LIST_TYPES[r.match] for r in RESTRICTIONS}}
     return {name: types[name] for name in AppTokenPublic.model_fields if name in types}
@@ -135,8 +135,8 @@ class TokenCreate(RequestBody):
     description: Description | None = None
     token_type: Literal["pat"] = "pat"
     # The grants and every restriction of the domain's one tuple, each an empty list by default.
-    __annotations__.update(_token_lists())
-    vars().update({name: [] for name in _token_lists()})
+    __annotations__.update(token_lists())
+    vars().update({name: [] for name in token_lists()})
     if TYPE_CHECKING:
         # A type checker cannot follow fields added from the domain's tuple: they are lists of str.
         def __getattr__(self, name: str) -> list[str]: ...
@@ -243,6 +243,7 @@ class TokenVerification(ApiModel):
         "NOT_FOUND",
         "EXPIRED",
         "REVOKED",
+        "DISABLED",
         "FORBIDDEN_PATH",
         "INSUFFICIENT_SCOPE",
         "FORBIDDEN_RESOURCE",
@@ -260,7 +261,7 @@ class TokensPublic(ApiModel):
 
 
 class ErrorBody(ApiModel):
-    """The seed's error shape for 401, 403, 404, 413, 500 and 503."""
+    """The seed's error shape for 401, 403, 404, 409, 413, 500 and 503."""
 
     error: str
     message: str

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from shared.domain.clock import to_iso
@@ -30,7 +30,8 @@ from shared.domain.lifecycle import CASCADE_MARKER, CASCADE_PENDING, PARENT_REVO
 from shared.domain.principals import Principal
 from shared.domain.records import LifecycleEvent
 from shared.services.deps import Deps, purge_epoch
-from shared.services.tokens import Revocation, revoke_as, token_event
+from shared.services.events import Provenance, actor_of, token_event
+from shared.services.tokens import Revocation, revoke_as
 from shared.storage.repository import RevokeOutcome, TokenKey, TokenRepository
 
 # Links a request looks at before its 204 (and the publisher per record): a bound on the work
@@ -65,7 +66,8 @@ def revoke_with_descendants(
     all the same, since a child may be live under a revoked parent.
     """
     now = deps.clock()
-    revoked_now = revoke_as(deps, caller, key, Revocation(reason=reason, at=now, marks=_MARKED))
+    revocation = Revocation(reason=reason, at=now, marks=_MARKED, actor=actor_of(caller))
+    revoked_now = revoke_as(deps, caller, key, revocation)
     # The root's marked event makes the publisher walk its children once more: whatever was
     # created while this request ran is revoked too.
     walk = _Walk(deps, now, key.org_id, _bound(bound), expand_revoked=True)
@@ -137,7 +139,11 @@ class _Walk:
                     continue
                 seen.add(link.token_id)
                 child = TokenKey(org_id=link.org_id, app_id=link.app_id, token_id=link.token_id)
-                event = token_event(REVOKED, child, now, revoked_reason=PARENT_REVOKED_REASON, **_MARKED)
+                # The service revokes a descendant (actor None), whether in the request or the publisher.
+                provenance = Provenance(actor=None, retain_until=purge_at)
+                event = token_event(
+                    REVOKED, child, now, provenance, revoked_reason=PARENT_REVOKED_REASON, **_MARKED
+                )
                 outcome = repository.revoke_descendant(link, revoked_at, purge_at, [event])
                 if outcome is RevokeOutcome.REVOKED:
                     report.revoked += 1
@@ -165,8 +171,9 @@ def _leave_pending(
         token_id=about.token_id,
         occurred_at=to_iso(now),
         extra={"frontier": [[node.token_id, node.after] for node in pending]},
-        **({"event_id": event_id} if event_id else {}),
     )
+    if event_id:
+        continuation = replace(continuation, event_id=event_id)
     repository.put_events([continuation])
 
 

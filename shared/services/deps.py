@@ -43,6 +43,17 @@ def purge_epoch(ended_at: datetime, policy: LifetimePolicy) -> int:
     return int((ended_at + policy.retention).timestamp())
 
 
+def history_ttl(expires_at: str | None, now: datetime, policy: LifetimePolicy) -> int:
+    """The TTL of a history entry written now about a live token: its expiry plus the retention.
+
+    That is as long as the record could stay in the table (an ended token's entries use the
+    record's own ``purge_at``). A token without an expiry (none is minted so) counts the longest
+    lifetime from now.
+    """
+    end = datetime.fromisoformat(expires_at) if expires_at else now + policy.maximum
+    return purge_epoch(end, policy)
+
+
 class VerifyDeps(Protocol):
     """What deciding on a presented token needs: the verification core and the authorizer's hot path."""
 

@@ -25,7 +25,7 @@ from shared.domain.clock import to_iso
 from shared.domain.lifecycle import EXPIRED, EXPIRING
 from shared.domain.observability import logger, metrics
 from shared.services.deps import Deps, purge_epoch
-from shared.services.tokens import token_event
+from shared.services.events import Provenance, token_event
 from shared.storage.repository import EXPIRY_SHARDS, IndexPage, TokenKey
 
 PAGE_SIZE = 100
@@ -106,7 +106,10 @@ def sweep(
             return report
         # Retention counts from the moment of expiry, not from when this run noticed it.
         expired_at = datetime.fromisoformat(key.expires_at) if key.expires_at else now
-        if repository.mark_expired(key, purge_epoch(expired_at, policy), [token_event(EXPIRED, key, now)]):
+        purge_at = purge_epoch(expired_at, policy)
+        # The service expired it (actor None); the entry lasts as long as the record now does.
+        event = token_event(EXPIRED, key, now, Provenance(actor=None, retain_until=purge_at))
+        if repository.mark_expired(key, purge_at, [event]):
             report.expired += 1
     for key in _entries(expiring_page, shards, report):
         if time_left() < reserve_seconds:

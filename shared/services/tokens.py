@@ -22,27 +22,15 @@ from shared.domain.crypto import (
     parse_secret,
 )
 from shared.domain.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
+from shared.domain.history import Actor
 from shared.domain.lifecycle import CREATED, REFRESH_REUSE, REFRESH_REUSE_REASON, REVOKED, ROTATED
 from shared.domain.permissions import has_permission, rate_limit_breach
 from shared.domain.principals import Principal
-from shared.domain.records import Credential, LifecycleEvent, TokenRecord, TokenSpec
+from shared.domain.records import Credential, TokenRecord, TokenSpec
 from shared.domain.restrictions import RESTRICTIONS
-from shared.services.deps import Deps, LifetimePolicy, purge_epoch
+from shared.services.deps import Deps, LifetimePolicy, history_ttl, purge_epoch
+from shared.services.events import Provenance, actor_of, token_event
 from shared.storage.repository import AppNotRegistered, Rotation, TokenKey, TokenMissing
-
-
-def token_event(
-    detail_type: str, token: TokenKey | TokenRecord, at: datetime, **extra: str
-) -> LifecycleEvent:
-    """A lifecycle event about ``token``; its metadata is added when it is published."""
-    return LifecycleEvent(
-        detail_type=detail_type,
-        org_id=token.org_id,
-        app_id=token.app_id,
-        token_id=token.token_id,
-        occurred_at=to_iso(at),
-        extra=dict(extra),
-    )
 
 
 @dataclass(frozen=True)
@@ -61,7 +49,8 @@ def require_same_org(caller: Principal, org_id: str, resource_type: str, resourc
         raise NotFound(resource_type, resource_id)
 
 
-def _check_no_escalation(caller: Principal, spec: TokenSpec) -> None:
+def check_no_escalation(caller: Principal, spec: TokenSpec) -> None:
+    """``Forbidden`` naming the first permission, restriction or rate limit of ``spec`` the caller lacks."""
     for permission in spec.permissions:
         if not has_permission(caller.permissions, permission):
             raise Forbidden(permission)
@@ -120,6 +109,8 @@ class Minting:
     spec: TokenSpec
     created_by_token_id: str | None = None
     link_purge_at: int | None = None
+    # Who the history names as the creator; None for the service (bootstrap).
+    actor: Actor | None = None
 
 
 def _new_secrets(token_id: str, hasher: SecretHasher) -> tuple[str, str, str, str]:
@@ -154,8 +145,9 @@ def mint_token(deps: Deps, minting: Minting) -> IssuedToken:
     )
     credential = Credential(token=token, access_hash=access_hash, refresh_hash=refresh_hash)
     try:
+        provenance = Provenance(minting.actor, history_ttl(token.expires_at, issued_at, deps.lifetimes))
         deps.repository.create_token(
-            credential, [token_event(CREATED, token, issued_at)], minting.link_purge_at
+            credential, [token_event(CREATED, token, issued_at, provenance)], minting.link_purge_at
         )
     except AppNotRegistered:
         raise NotFound("app", minting.app_id) from None
@@ -165,7 +157,7 @@ def mint_token(deps: Deps, minting: Minting) -> IssuedToken:
 def create_token(deps: Deps, caller: Principal, org_id: str, app_id: str, spec: TokenSpec) -> IssuedToken:
     """Create a token for the caller's user, never wider nor longer-lived than the caller."""
     require_same_org(caller, org_id, "app", app_id)
-    _check_no_escalation(caller, spec)
+    check_no_escalation(caller, spec)
     policy = deps.lifetimes
     now = deps.clock()
     expires_at = _expiry(spec.expires_at, now, caller.expires_at, policy)
@@ -180,6 +172,7 @@ def create_token(deps: Deps, caller: Principal, org_id: str, app_id: str, spec: 
         spec=spec,
         created_by_token_id=caller.token_id,
         link_purge_at=link_purge_at,
+        actor=actor_of(caller),
     )
     return mint_token(deps, minting)
 
@@ -191,11 +184,13 @@ class Revocation:
     reason: str | None
     at: datetime
     marks: Mapping[str, str] = field(default_factory=dict)
+    # Who revoked it, for the history; None for the service (reuse detection, a cascade's descendants).
+    actor: Actor | None = None
 
 
 def revoke_token(deps: Deps, caller: Principal, key: TokenKey, reason: str | None) -> bool:
     """Revoke a token at once; revoking it again keeps the first time and reason (``False``)."""
-    return revoke_as(deps, caller, key, Revocation(reason=reason, at=deps.clock()))
+    return revoke_as(deps, caller, key, Revocation(reason=reason, at=deps.clock(), actor=actor_of(caller)))
 
 
 def revoke_as(deps: Deps, caller: Principal, key: TokenKey, revocation: Revocation) -> bool:
@@ -210,10 +205,15 @@ def revoke_as(deps: Deps, caller: Principal, key: TokenKey, revocation: Revocati
 def _revoke(deps: Deps, key: TokenKey, revocation: Revocation) -> bool:
     now, reason = revocation.at, revocation.reason
     extra = {**revocation.marks, **({"revoked_reason": reason} if reason else {})}
-    events = [token_event(REVOKED, key, now, **extra)]
+    purge_at = purge_epoch(now, deps.lifetimes)
+    # The entries of an ended token last as long as its record: revocation's own purge time.
+    provenance = Provenance(revocation.actor, purge_at)
+    events = [token_event(REVOKED, key, now, provenance, **extra)]
     if reason == REFRESH_REUSE_REASON:
-        events.append(token_event(REFRESH_REUSE, key, now))
-    return deps.repository.revoke_token(key, to_iso(now), reason, purge_epoch(now, deps.lifetimes), events)
+        # First in the transaction: the detection is why the token is revoked, so its history
+        # entry sorts before the revocation's (entries of one moment keep their transaction order).
+        events.insert(0, token_event(REFRESH_REUSE, key, now, provenance))
+    return deps.repository.revoke_token(key, to_iso(now), reason, purge_at, events)
 
 
 def refresh_token(deps: Deps, key: TokenKey, presented: str) -> IssuedToken:
@@ -258,8 +258,15 @@ def refresh_token(deps: Deps, key: TokenKey, presented: str) -> IssuedToken:
         raise AuthenticationFailed("revoked")
     if token.is_expired(to_iso(now)):
         raise AuthenticationFailed("expired")
+    if token.disabled_at is not None:
+        # Refused as a revoked token is, and not reuse: the pair is still the token's own.
+        raise AuthenticationFailed("disabled")
     plaintext, refresh, access_hash, refresh_hash = _new_secrets(token_id, hasher)
-    events = [token_event(ROTATED, token, now)]
+    # The holder of the token's refresh secret acted: the history names the token itself.
+    provenance = Provenance(
+        Actor(token_id=token_id, user_id=token.owner_id), history_ttl(token.expires_at, now, deps.lifetimes)
+    )
+    events = [token_event(ROTATED, token, now, provenance)]
     rotation = Rotation(access_hash, refresh_hash, previous, rotated_at)
     if not deps.repository.rotate_secrets(credential, rotation, events):
         raise AuthenticationFailed("refresh_race_lost")

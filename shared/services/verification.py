@@ -19,6 +19,7 @@ from shared.domain.crypto import SecretKind, parse_secret
 from shared.domain.permissions import bucket_size, has_permission
 from shared.domain.records import Credential, TokenRecord
 from shared.domain.restrictions import REQUEST_FIELDS, RESTRICTIONS, Match
+from shared.domain.status import TokenStatus, token_status
 from shared.services.deps import VerifyDeps
 from shared.storage.repository import TokenRepository
 
@@ -33,6 +34,8 @@ class VerifyCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     EXPIRED = "EXPIRED"
     REVOKED = "REVOKED"
+    # Issue 15: disabled by an edit, until enabled again; fails exactly as a revoked token does.
+    DISABLED = "DISABLED"
     FORBIDDEN_PATH = "FORBIDDEN_PATH"
     INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
     FORBIDDEN_RESOURCE = "FORBIDDEN_RESOURCE"
@@ -91,6 +94,13 @@ class Verdict:
         """Whether the request may go ahead."""
         return self.code is VerifyCode.VALID
 
+
+# A token that is not live is refused for its status, before anything about the request.
+_NOT_LIVE = {
+    TokenStatus.REVOKED: VerifyCode.REVOKED,
+    TokenStatus.EXPIRED: VerifyCode.EXPIRED,
+    TokenStatus.DISABLED: VerifyCode.DISABLED,
+}
 
 # What a request refused by a restriction is told, by how the restriction matches.
 _REFUSALS = {
@@ -208,10 +218,10 @@ def verify(
         return Verdict(found)
     token = found.token
     now = deps.clock()
-    if token.revoked_at is not None:
-        return Verdict(VerifyCode.REVOKED)
-    if token.is_expired(to_iso(now)):
-        return Verdict(VerifyCode.EXPIRED)
+    # Revoked, else expired, else disabled: the one precedence of a token's status.
+    ended = _NOT_LIVE.get(token_status(token, to_iso(now)))
+    if ended is not None:
+        return Verdict(ended)
     refused = _restriction_code(token, context)
     if refused is not None:
         return Verdict(refused, token)

@@ -15,6 +15,8 @@ rather than stored as NULL, so that ``attribute_not_exists`` works on them.
   lists of ``shared.domain.restrictions.RESTRICTIONS`` (``L``); ``rate_limit_rps``
   and ``rate_limit_burst`` (``N``)), and then, as the token lives:
   ``last_used_at`` (at most once a minute), ``rotated_at`` (the last rotation),
+  ``updated_at`` and ``revision`` (``N``, counts the edits; an edit is conditioned
+  on it), ``disabled_at`` (while disabled; enabling removes it),
   ``revoked_at`` and ``revoked_reason`` (revocation), ``expiring_notified_at``
   (the expiry warning went out), ``purge_at`` (``N``, the TTL: set on
   revocation or expiry to the end plus the retention). While a token is live it
@@ -22,7 +24,8 @@ rather than stored as NULL, so that ``attribute_not_exists`` works on them.
   ``EXPIRY_SHARDS``), which put it in the two sparse expiry indexes: revocation
   and expiry remove both, the expiry warning removes ``warning_shard``.
 - ``TOKEN#<token_id>`` / ``CREDENTIAL``: a copy of the record's attributes
-  (never the shards; ``last_used_at`` and the revocation are written to both) plus
+  (never the shards; ``last_used_at``, ``rotated_at``, an edit's fields and the
+  revocation are written to both) plus
   ``access_hash`` and ``refresh_hash`` (keyed hashes of the secrets),
   ``previous_refresh_hashes`` (``L``, the last ``MAX_PREVIOUS_REFRESH_HASHES``
   rotated-away refresh hashes, for reuse detection; the last is the immediately
@@ -38,6 +41,16 @@ rather than stored as NULL, so that ``attribute_not_exists`` works on them.
   cascade revoked the child, and ``purge_at`` (``N``), its TTL: the child's
   expiry plus the retention, so a link never outlives its child. A token's
   children are one Query of its own partition.
+- ``TOKEN#<token_id>`` / ``HISTORY#<occurred_at>#<n>#<event_id>``: one entry of the
+  token's history (issue 15), written in the same transaction as the change it
+  records, derived from its lifecycle event (``shared.domain.lifecycle.HISTORY_TYPES``;
+  ``n`` is the event's place in its transaction, two digits, so that entries of one
+  moment keep their order): ``org_id``, ``app_id``, ``type``, ``occurred_at``,
+  ``actor_token_id`` and ``actor_user_id`` (both absent: the service itself),
+  ``changes`` (an edit's ``[{field, old, new}]`` as JSON text, never a secret) and
+  ``purge_at`` (``N``): the token's expiry plus the retention as the change left it,
+  or for a revocation the record's own ``purge_at``. A token's history is one Query
+  of its own partition, newest first.
 - ``OUTBOX#<event_id>`` / ``EVENT``: a lifecycle event, written in the same
   transaction as the change it reports: ``detail_type``, ``org_id``,
   ``app_id``, ``token_id``, ``occurred_at``, ``extra`` (a JSON object as text)
@@ -59,6 +72,8 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
+from shared.domain.history import Actor, FieldChange, HistoryEvent, HistoryType
+from shared.domain.lifecycle import HISTORY_TYPES
 from shared.domain.records import Bucket, ChildLink, Credential, LifecycleEvent, TokenRecord
 from shared.domain.restrictions import TOKEN_LIST_FIELDS
 
@@ -68,6 +83,7 @@ TOKEN_SK_PREFIX = "TOKEN#"
 # A token's own partition: its credential and its links to the tokens it created.
 TOKEN_PK_PREFIX = "TOKEN#"
 CHILD_SK_PREFIX = "CHILD#"
+HISTORY_SK_PREFIX = "HISTORY#"
 OUTBOX_PK_PREFIX = "OUTBOX#"
 OUTBOX_SK = "EVENT"
 TTL_ATTRIBUTE = "purge_at"
@@ -80,7 +96,7 @@ EXPIRING_INDEX = "ExpiringIndex"
 EXPIRY_SHARDS = 16
 
 _TOKEN_FIELDS = tuple(f.name for f in fields(TokenRecord))
-_INT_FIELDS = {"rate_limit_rps", "rate_limit_burst"}
+_INT_FIELDS = {"rate_limit_rps", "rate_limit_burst", "revision"}
 _LIST_FIELDS = frozenset(TOKEN_LIST_FIELDS)
 
 
@@ -119,7 +135,8 @@ def expiry_shard(token_id: str) -> str:
     return f"{zlib.crc32(token_id.encode()) % EXPIRY_SHARDS:02d}"
 
 
-def _to_attribute(value: Any) -> dict[str, Any]:
+def to_attribute(value: Any) -> dict[str, Any]:
+    """A record field's value as a DynamoDB attribute (strings, numbers, lists of strings)."""
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, bool):
@@ -161,7 +178,7 @@ def link_from_item(item: Mapping[str, Any]) -> ChildLink:
 
 def _record_attributes(record: TokenRecord) -> dict[str, Any]:
     # Unset fields are left out rather than stored as NULL, so that attribute_not_exists works on them.
-    return {name: _to_attribute(value) for name, value in vars(record).items() if value is not None}
+    return {name: to_attribute(value) for name, value in vars(record).items() if value is not None}
 
 
 def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
@@ -265,4 +282,50 @@ def bucket_from_item(item: Mapping[str, Any]) -> Bucket | None:
         level=float(item["bucket_level"]["N"]),
         at_ms=int(item["bucket_at"]["N"]),
         version=int(item["bucket_version"]["N"]),
+    )
+
+
+def history_key(event: LifecycleEvent, position: int) -> dict[str, Any]:
+    """The DynamoDB key of the history entry of ``event``, the ``position``-th of its transaction."""
+    sk = f"{HISTORY_SK_PREFIX}{event.occurred_at}#{position:02d}#{event.event_id}"
+    return {"PK": token_partition(event.token_id), "SK": {"S": sk}}
+
+
+def history_item(event: LifecycleEvent, position: int) -> dict[str, Any] | None:
+    """The history entry of a lifecycle event; ``None`` for an event that has none."""
+    history_type = HISTORY_TYPES.get(event.detail_type)
+    if history_type is None:
+        return None
+    if event.retain_until is None:
+        raise ValueError(f"{event.detail_type} needs the TTL of its history entry")
+    item: dict[str, Any] = {
+        **history_key(event, position),
+        "org_id": {"S": event.org_id},
+        "app_id": {"S": event.app_id},
+        "type": {"S": history_type.value},
+        "occurred_at": {"S": event.occurred_at},
+        TTL_ATTRIBUTE: {"N": str(event.retain_until)},
+    }
+    if event.actor is not None:
+        for name, value in (("actor_token_id", event.actor.token_id), ("actor_user_id", event.actor.user_id)):
+            if value is not None:
+                item[name] = {"S": value}
+    if event.changes:
+        changes = [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes]
+        item["changes"] = {"S": json.dumps(changes, sort_keys=True)}
+    return item
+
+
+def history_from_item(item: Mapping[str, Any]) -> HistoryEvent:
+    """The history event a history item holds."""
+    token_id, user_id = item.get("actor_token_id"), item.get("actor_user_id")
+    actor = None
+    if token_id is not None or user_id is not None:
+        actor = Actor(token_id=token_id["S"] if token_id else None, user_id=user_id["S"] if user_id else None)
+    changes = json.loads(item["changes"]["S"]) if "changes" in item else []
+    return HistoryEvent(
+        type=HistoryType(item["type"]["S"]),
+        occurred_at=item["occurred_at"]["S"],
+        actor=actor,
+        changes=tuple(FieldChange(c["field"], c["old"], c["new"]) for c in changes),
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from shared.domain.history import HistoryEvent
 from shared.domain.records import (
     Bucket,
     ChildLink,
@@ -29,10 +30,13 @@ from shared.storage.items import EXPIRY_SHARDS, event_from_outbox_item
 __all__ = [
     "EXPIRY_SHARDS",
     "AppNotRegistered",
+    "HistoryEntry",
+    "HistoryItems",
     "IndexPage",
     "ListQuery",
     "RevokeOutcome",
     "Rotation",
+    "TokenEdit",
     "TokenKey",
     "TokenMissing",
     "TokenRepository",
@@ -97,6 +101,33 @@ class Rotation:
     rotated_at: str
 
 
+@dataclass(frozen=True)
+class TokenEdit:
+    """An edit to store: the token as it was read (the write is conditioned on its ``revision``),
+    the token as it becomes, and the events (with their history entries) of the change."""
+
+    before: TokenRecord
+    after: TokenRecord
+    events: Sequence[LifecycleEvent] = ()
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A stored history event and the org and app its item names (checked against the request's)."""
+
+    org_id: str
+    app_id: str
+    event: HistoryEvent
+
+
+@dataclass(frozen=True)
+class HistoryItems:
+    """One page of a token's history entries, newest first, and the key the next page starts after."""
+
+    entries: list[HistoryEntry]
+    last_key: str | None
+
+
 class TokenRepository(Protocol):
     """What the use cases need from storage."""
 
@@ -148,6 +179,16 @@ class TokenRepository(Protocol):
         ``rotation.rotated_at`` (when that one was rotated away) are stored as given: which
         hash counts as previous is the use case's rule.
         """
+
+    def update_token(self, edit: TokenEdit) -> bool:
+        """Write an edit to both items of the token with its events, all or nothing.
+
+        ``False`` when the token is no longer as read (another edit landed, it was revoked or
+        swept since): nothing is written. ``TokenMissing`` when it is gone altogether.
+        """
+
+    def token_history(self, token_id: str, limit: int, after: str | None) -> HistoryItems:
+        """Up to ``limit`` of the token's history entries, newest first, after the key ``after``."""
 
     def record_use(self, token: TokenRecord, used_at: str, not_since: str) -> bool:
         """Set ``last_used_at`` unless it is already later than ``not_since``.

@@ -139,6 +139,23 @@ def test_list_create_revoke_over_http(server: Server) -> None:
     assert status == 401 and body["error"] == "AUTHENTICATION_FAILED"
 
 
+def test_whoami_get_patch_history_over_http(server: Server) -> None:
+    """The routes of issue 15 are served from the template, and the banner suggests whoami."""
+    assert any(line.endswith("/v1/whoami") and "curl" in line for line in server.banner)
+    status, me = request(server, "GET", "/v1/whoami", server.admin_token)
+    assert status == 200 and (me["org_id"], me["app_id"]) == ("demo", "demo-app")
+    status, created = request(server, "POST", TOKENS, server.admin_token, {"name": "e2e-edit"})
+    assert status == 201
+    path = f"{TOKENS}/{created['token']['token_id']}"
+    status, read = request(server, "GET", path, server.admin_token)
+    assert status == 200 and read["details"]["status"] == "active"
+    status, edited = request(server, "PATCH", path, server.admin_token, {"enabled": False})
+    assert status == 200 and edited["details"]["status"] == "disabled"
+    assert request(server, "GET", "/v1/whoami", created["plaintext_token"])[0] == 401
+    status, history = request(server, "GET", path + "/history", server.admin_token)
+    assert status == 200 and [event["type"] for event in history["events"]] == ["disabled", "created"]
+
+
 def test_bad_input_is_a_422_not_a_500(server: Server) -> None:
     status, body = request(server, "POST", TOKENS, server.admin_token, {"name": ""})
     assert status == 422 and body["detail"][0]["loc"] == ["body", "name"]

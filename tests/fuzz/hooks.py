@@ -7,16 +7,30 @@ document can still be a documented 422:
   creating token's own expiry (it needs the clock and the caller);
 - revoke takes its reason from the body or ``?reason=``, not both at once;
 - a list's ``next_token`` is only valid when this server signed it for this org, app and
-  ``status`` filter (the document's ``NextPage`` link supplies real ones);
+  ``status`` filter, a history's for this token (the document's ``NextPage`` links supply
+  real ones);
 - a create's ``rate_limit_burst`` needs a ``rate_limit_rps``, and its lists together hold at
   most ``MAX_TOKEN_LIST_CHARACTERS`` characters;
 - a revoke reason may not be one the service writes itself, in any case or with spaces around
-  it (the document's ``not: enum`` only refuses the exact spellings).
+  it (the document's ``not: enum`` only refuses the exact spellings);
+- an update's ``expires_at`` must be in the future (and earlier than the token's: a later one
+  is a 403, which the checks accept), its ``rate_limit_burst`` needs a rate, its lists fit the
+  same budget as a create's, and a revoked token cannot be updated (422 at the token id).
 
 One more hook keeps the run's own credential alive: the document's links let the stateful
 phase take a token id from a list page and revoke it, and the first id on the page can be the
 admin token the run authenticates with (``FUZZ_PROTECTED_TOKEN_ID``). Revoking it is allowed
-(and tested elsewhere); here it would turn the rest of the run into 401s.
+(and tested elsewhere); here it would turn the rest of the run into 401s. Updating it is kept
+away for the same reason: ``enabled: false`` or narrower permissions, restrictions or expiry
+would cost the run its credential. Whoami and the list pages hand the fuzzer the admin token's
+id at every turn, so such an update goes to a token this run created instead (the body as
+generated): every update then meets a real token. Nor is an update sent to a token this run
+may have revoked (a revoke, or a refresh, which revokes on reuse): that is a documented 422.
+
+And one makes the document's refresh example real: it names a token (``_EXAMPLE_TOKEN_ID``) that
+no server holds, so it is sent for a token this run created, with that token's refresh token,
+as a reader trying the example would. With nine operations sharing the stateful phase's time,
+the create-then-refresh link alone did not reliably give refresh its 2xx.
 
 The hooks move a schema-valid ``expires_at`` into that window, drop a schema-valid query
 reason when the body has one too and drop a made-up cursor, so that
@@ -42,6 +56,21 @@ from shared.http.models import MAX_TOKEN_LIST_CHARACTERS
 
 # The admin token `app-tokens serve` prints lives 365 days; a day ahead is inside every bound.
 _WITHIN_BOUNDS = timedelta(days=1)
+# An update may only bring an expiry nearer: an hour ahead is earlier than any token this run
+# created (a day ahead, or the default lifetime), and still in the future when it arrives.
+_NEARER = timedelta(hours=1)
+# Well-formed and never ours: a request sent there instead is a 404.
+_NOBODY = "0" * 26
+# Tokens this run revoked or may have revoked (by a refresh that met reuse); never updated.
+_ENDED: set[str] = set()
+# Tokens this run created, newest last: where an update of the admin token (or of an ended one) goes.
+_CREATED: list[str] = []
+# Their refresh tokens, until a refresh uses them.
+_REFRESH_TOKENS: dict[str, str] = {}
+# The token id and refresh token of the document's refresh example (devtools.openapi): no server
+# holds them. Only that exact example is made real; any other body is sent as generated.
+_EXAMPLE_TOKEN_ID = "1k1c0z5r88ffbydmt9be37zjsa"
+_EXAMPLE_REFRESH_TOKEN = "aref_1k1c0z5r88ffbydmt9be37zjsa_Lq8aSDhYkwQIYOKJq8T6XwPyUtQDYfZgw4g5YtvwLKb2v5P8I"
 _REASON = re.compile(r"[^\x00-\x1f\x7f]{0,512}")
 _CURSOR = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}")
 
@@ -56,11 +85,12 @@ def _aware_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _foreign_cursor(value: Any, path_parameters: dict[str, Any], status: Any) -> bool:
-    """A schema-valid cursor the server cannot have signed for this org, app and filter.
+def _foreign_cursor(value: Any, path_parameters: dict[str, Any], status: Any, history: bool) -> bool:
+    """A schema-valid cursor the server cannot have signed for this page.
 
     Either not the shape the server signs, or one of its cursors that the fuzzer moved to
-    another org, app or status filter (cursors are bound to all three: a 422 by design).
+    another org, app or status filter (a list's cursors are bound to all three), to another
+    token's history or between a list and a history: a 422 by design.
     """
     if not isinstance(value, str) or len(value) > 1024:
         return False  # schema-invalid: a negative case, left alone
@@ -71,8 +101,17 @@ def _foreign_cursor(value: Any, path_parameters: dict[str, Any], status: Any) ->
         bound = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:
         return True
+    if not isinstance(bound, dict) or (bound.get("kind") == "history") != history:
+        return True
+    if history:  # a token's history cursor is bound to that token
+        place = (
+            path_parameters.get("org_id"),
+            path_parameters.get("app_id"),
+            path_parameters.get("token_id"),
+        )
+        return (bound.get("org"), bound.get("app"), bound.get("token")) != place
     place = (path_parameters.get("org_id"), path_parameters.get("app_id"), status or "")
-    return not isinstance(bound, dict) or (bound.get("org"), bound.get("app"), bound.get("status")) != place
+    return (bound.get("org"), bound.get("app"), bound.get("status")) != place
 
 
 def _valid_reason(value: Any) -> bool:
@@ -111,8 +150,9 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) ->
         return case
     method = str(operation.method).upper()
     query = case.query or {}
+    history = operation.path.endswith("/history")
     if method == "GET" and _foreign_cursor(
-        query.get("next_token"), case.path_parameters or {}, query.get("status")
+        query.get("next_token"), case.path_parameters or {}, query.get("status"), history
     ):
         del case.query["next_token"]
     if method == "DELETE" and _reserved_reason(query.get("reason")):
@@ -125,6 +165,14 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) ->
         if expires is not None and not now < expires <= now + _WITHIN_BOUNDS:
             case.body["expires_at"] = (now + _WITHIN_BOUNDS).isoformat()
         _fit_create(case.body)
+    elif method == "PATCH":
+        expires = _aware_datetime(case.body.get("expires_at"))
+        now = datetime.now(UTC)
+        if expires is not None and not now + _NEARER / 2 < expires <= now + _NEARER:
+            case.body["expires_at"] = (now + _NEARER).isoformat()
+        _fit_create(case.body)
+        if not case.body:  # the burst alone was dropped: an update must still change something
+            case.body["description"] = "fuzzed"
     elif method == "DELETE":
         if _reserved_reason(case.body.get("reason")):
             case.body["reason"] = "fuzzed"
@@ -137,14 +185,43 @@ def map_case(context: schemathesis.HookContext, case: schemathesis.Case[Any]) ->
 def before_call(
     context: schemathesis.HookContext, case: schemathesis.Case[Any], kwargs: dict[str, Any]
 ) -> None:
-    """Never revoke the run's own credential, whichever phase (or link) chose the token id.
+    """Never revoke nor update the run's own credential, and never update a token the run ended,
+    whichever phase (or link) chose the token id.
 
     ``before_call`` rather than ``map_case``: ids captured from earlier responses are filled in
     after generation, so only the call itself sees the id that will be sent.
     """
     operation = context.operation
-    protected = os.environ.get("FUZZ_PROTECTED_TOKEN_ID")
-    if operation is None or not protected or str(operation.method).upper() != "DELETE":
+    token_id = (case.path_parameters or {}).get("token_id")
+    if operation is None or not isinstance(token_id, str):
         return
-    if (case.path_parameters or {}).get("token_id") == protected:
-        case.path_parameters["token_id"] = "0" * 26  # well-formed, not ours: a 404
+    method = str(operation.method).upper()
+    refresh = method == "POST" and operation.path.endswith("/refresh")
+    body = case.body
+    example = isinstance(body, dict) and body.get("refresh_token") == _EXAMPLE_REFRESH_TOKEN
+    if refresh and token_id == _EXAMPLE_TOKEN_ID and isinstance(body, dict) and example:
+        unused = [created for created in _CREATED if created in _REFRESH_TOKENS and created not in _ENDED]
+        if unused:
+            token_id = case.path_parameters["token_id"] = unused[-1]
+            body["refresh_token"] = _REFRESH_TOKENS.pop(token_id)
+    protected = os.environ.get("FUZZ_PROTECTED_TOKEN_ID")
+    ours = bool(protected) and token_id == protected
+    if method == "PATCH" and (ours or token_id in _ENDED):
+        live = [created for created in _CREATED if created not in _ENDED]
+        case.path_parameters["token_id"] = live[-1] if live else _NOBODY
+    elif method == "DELETE" and ours:
+        case.path_parameters["token_id"] = _NOBODY
+    elif method == "DELETE" or refresh:
+        _ENDED.add(token_id)
+
+
+@schemathesis.hook
+def after_call(context: schemathesis.HookContext, case: schemathesis.Case[Any], response: Any) -> None:
+    """Keep the id and refresh token of each token this run created, for ``before_call``."""
+    operation = context.operation
+    if operation is None or str(operation.method).upper() != "POST" or not operation.path.endswith("/tokens"):
+        return
+    if response.status_code == 201:
+        created = json.loads(response.content)
+        _CREATED.append(created["token"]["token_id"])
+        _REFRESH_TOKENS[created["token"]["token_id"]] = created["refresh_token_plaintext"]

@@ -3,7 +3,9 @@
 Two orgs with two apps each (the second org reuses the first's app ids, so an app id alone
 never identifies an app); in each org a token with each permission set, plus a revoked and
 an expired one. Every caller tries list, create, revoke and verify on each of the four apps,
-and every app's refresh token is presented at every app's refresh route.
+get, update and history on a token of each app at each app's path (a token of the org's other
+app at this app's path is another app's token: a 404), and whoami; every app's refresh token is
+presented at every app's refresh route.
 
 The expected status of each cell comes from the rules in SPEC.md and docs/decisions.md, in
 ``expected`` below, never from the service's output: authentication first (one 401), then
@@ -35,6 +37,7 @@ PERMISSION_SETS: list[list[str]] = [
     ["app_tokens:revoke"],
     ["app_tokens:verify"],
     ["app_tokens:list", "app_tokens:revoke"],
+    ["app_tokens:update"],
     ["other:*"],
     [],
 ]
@@ -43,15 +46,39 @@ NEEDS = {
     "create": "app_tokens:create",
     "revoke": "app_tokens:revoke",
     "verify": "app_tokens:verify",
+    "get": "app_tokens:list",
+    "update": "app_tokens:update",
+    "history": "app_tokens:list",
 }
-SUCCESS = {"list": 200, "create": 201, "revoke": 204, "verify": 200}
+# The operations on one token, tried on a token of the path's app and of the org's other app.
+ON_A_TOKEN = ("get", "update", "history")
+SUCCESS = {
+    "list": 200,
+    "create": 201,
+    "revoke": 204,
+    "verify": 200,
+    "get": 200,
+    "update": 200,
+    "history": 200,
+}
 FUNCTION = {
     "list": "list_tokens",
     "create": "create_token",
     "revoke": "revoke_token",
     "verify": "verify_token",
+    "get": "get_token",
+    "update": "update_token",
+    "history": "token_history",
 }
-METHOD = {"list": "GET", "create": "POST", "revoke": "DELETE", "verify": "POST"}
+METHOD = {
+    "list": "GET",
+    "create": "POST",
+    "revoke": "DELETE",
+    "verify": "POST",
+    "get": "GET",
+    "update": "PATCH",
+    "history": "GET",
+}
 
 
 @dataclass(frozen=True)
@@ -69,13 +96,16 @@ def holds(permissions: tuple[str, ...], needed: str) -> bool:
     return any(held in ("*", needed, f"{resource}:*") for held in permissions)
 
 
-def expected(caller: Caller, operation: str, target_org: str) -> int:
-    """The status SPEC.md's rules give, checked in the documented order 401 -> 403 -> 404."""
+def expected(caller: Caller, operation: str, target_org: str, same_app: bool = True) -> int:
+    """The status SPEC.md's rules give, checked in the documented order 401 -> 403 -> 404.
+
+    ``same_app`` is false for a token of another app than the path's: not this app's token.
+    """
     if not caller.live:
         return 401
     if not holds(caller.permissions, NEEDS[operation]):
         return 403
-    if caller.org != target_org:
+    if caller.org != target_org or not same_app:
         return 404
     return SUCCESS[operation]
 
@@ -121,6 +151,9 @@ def test_every_operation_by_every_caller_against_every_target(runtime: Runtime, 
         for org, app in TARGETS:
             url = f"/v1/orgs/{org}/apps/{app}/tokens"
             for operation in NEEDS:
+                if operation in ON_A_TOKEN:
+                    cells += _token_cells(runtime, caller, operation, (org, app), subjects, wrong)
+                    continue
                 want = expected(caller, operation, org)
                 writes = operation in ("create", "revoke")
                 before = {t.token_id for t in _tokens_of(runtime, org, app)} if writes else set()
@@ -141,8 +174,57 @@ def test_every_operation_by_every_caller_against_every_target(runtime: Runtime, 
                 if problem:
                     wrong.append(f"{caller.label} {operation} {org}/{app}: want {want}, {problem}")
     cells += _refresh_matrix(runtime, admins, wrong)
+    cells += _whoami_cells(callers, wrong)
     assert not wrong, "\n".join(wrong)
-    assert cells == len(callers) * len(TARGETS) * len(NEEDS) + len(TARGETS) ** 2 == 336
+    per_target = len(NEEDS) + len(ON_A_TOKEN)  # each token operation twice: this app's, the other's
+    assert len(callers) == 22
+    assert cells == len(callers) * (len(TARGETS) * per_target + 1) + len(TARGETS) ** 2 == 918
+
+
+def _token_cells(
+    runtime: Runtime,
+    caller: Caller,
+    operation: str,
+    target: tuple[str, str],
+    subjects: dict[tuple[str, str], IssuedToken],
+    wrong: list[str],
+) -> int:
+    """Get, update or history at ``target``'s path, of its own token and of the org's other app's."""
+    org, app = target
+    other_app = next(a for a in APPS if a != app)
+    for home_app in (app, other_app):
+        subject = subjects[(org, home_app)].token
+        path = f"/v1/orgs/{org}/apps/{app}/tokens/{subject.token_id}"
+        name_before = _name_of(runtime, org, home_app, subject.token_id)
+        body = {"name": f"renamed by {caller.label}"} if operation == "update" else None
+        if operation == "history":
+            path += "/history"
+        want = expected(caller, operation, org, same_app=home_app == app)
+        result = call(FUNCTION[operation], METHOD[operation], path, token=caller.token, body=body)
+        problem = _check(result, want, caller, operation, org, app, path)
+        if not problem and want == 200 and operation != "history" and result.json()["token"]["org_id"] != org:
+            problem = f"answered a token of {result.json()['token']['org_id']}"
+        renamed = _name_of(runtime, org, home_app, subject.token_id) != name_before
+        if operation == "update" and renamed != (want == 200):
+            problem = problem or f"the name changed: {renamed}"
+        if problem:
+            wrong.append(f"{caller.label} {operation} of {org}/{home_app}'s token at {org}/{app}: {problem}")
+    return 2
+
+
+def _name_of(runtime: Runtime, org: str, app: str, token_id: str) -> str | None:
+    token = runtime.repository.get_token(org, app, token_id)
+    return None if token is None else token.name
+
+
+def _whoami_cells(callers: list[Caller], wrong: list[str]) -> int:
+    """Every live token may ask who it is, whatever it may do, and is told its own org; no other is."""
+    for caller in callers:
+        result = call("whoami", "GET", "/v1/whoami", token=caller.token)
+        want = 200 if caller.live else 401
+        if result.status != want or (want == 200 and result.json()["org_id"] != caller.org):
+            wrong.append(f"{caller.label} whoami: want {want}, got {result.status} {result.body}")
+    return len(callers)
 
 
 def _side_effects(
@@ -167,7 +249,8 @@ def _check(result: Result, want: int, caller: Caller, operation: str, org: str, 
     if want == 403 and result.json()["details"] != {"required_permission": NEEDS[operation]}:
         return f"403 details {result.json()['details']}"
     if want == 404:
-        resource = ("token", path.rsplit("/", 1)[1]) if operation == "revoke" else ("app", app)
+        token_id = path.removesuffix("/history").rsplit("/", 1)[1]
+        resource = ("token", token_id) if operation in ("revoke", *ON_A_TOKEN) else ("app", app)
         if result.json()["details"] != {"resource_type": resource[0], "resource_id": resource[1]}:
             return f"404 details {result.json()['details']}"
     if want == 200 and operation == "list":

@@ -12,12 +12,15 @@ import pytest
 from functions.publish_events.app import lambda_handler as publish_handler
 from shared.domain.lifecycle import (
     CREATED,
+    DISABLED,
+    ENABLED,
     EXPIRED,
     EXPIRING,
     REFRESH_REUSE,
     REVOKED,
     ROTATED,
     SOURCE,
+    UPDATED,
 )
 from shared.entry.runtime import Runtime
 from shared.services.sweep import sweep
@@ -161,3 +164,28 @@ def test_a_refused_publish_is_reported_for_retry(
     assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
     assert publish_handler({"Records": records}, LambdaContextStub()) == {"batchItemFailures": []}
     assert [e["detail-type"] for e in received(bus_queue)] == [CREATED]
+
+
+def test_an_update_a_disable_and_an_enable_through_the_api_each_publish_their_event(
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock, dynamodb: Any, bus_queue: str
+) -> None:
+    """Issue 15: the changed fields' names, never their values (those are in the history only)."""
+    made = call("create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "ci"}).json()
+    path = f"{TOKENS_URL}/{made['token']['token_id']}"
+    for body in ({"name": "ci-eu", "scopes": ["deploy"]}, {"enabled": False}, {"enabled": True}):
+        clock.advance(seconds=1)
+        assert call("update_token", "PATCH", path, token=admin.plaintext_token, body=body).status == 200
+    seen: set[str] = set()
+    assert publish_handler({"Records": stream_records(dynamodb, seen)}, LambdaContextStub()) == {
+        "batchItemFailures": []
+    }
+    # The admin's own Created event (its bootstrap) is not this token's.
+    events = [e for e in received(bus_queue) if e["detail"]["token_id"] == made["token"]["token_id"]]
+    events.sort(key=lambda event: event["detail"]["occurred_at"])
+    assert [event["detail-type"] for event in events] == [CREATED, UPDATED, DISABLED, ENABLED]
+    assert all(event["source"] == SOURCE for event in events)
+    changed = [sorted(event["detail"].get("changed_fields", [])) for event in events[1:]]
+    assert changed == [["name", "scopes"], ["enabled"], ["enabled"]]
+    assert "ci-eu" not in json.dumps(events[1]["detail"]["changed_fields"])
+    published = json.dumps(events)
+    assert made["plaintext_token"] not in published and made["refresh_token_plaintext"] not in published

@@ -40,8 +40,9 @@ def test_create_is_one_transaction(admin: IssuedToken, calls: CallLog, clock: Fa
     assert calls.operations == ["GetItem", "TransactWriteItems"]
     items = calls.parameters[1]["TransactItems"]
     # the app's registration, the token, its credential, the link from its creator (the admin's
-    # token), and the "created" event's outbox item
-    assert [next(iter(item)) for item in items] == ["ConditionCheck", "Put", "Put", "Put", "Put"]
+    # token), the "created" event's outbox item and its history entry (issue 15)
+    assert [next(iter(item)) for item in items] == ["ConditionCheck", "Put", "Put", "Put", "Put", "Put"]
+    assert items[-1]["Put"]["Item"]["SK"]["S"].startswith("HISTORY#")
 
 
 def test_revoke_is_one_write(admin: IssuedToken, calls: CallLog) -> None:
@@ -94,3 +95,51 @@ def test_the_product_never_scans() -> None:
     sources = [*(root / "shared").rglob("*.py"), *(root / "functions").rglob("*.py")]
     assert sources
     assert not [p for p in sources if ".scan(" in p.read_text() or '"Scan"' in p.read_text()]
+
+
+# Issue 15: whoami, get, update and history.
+
+
+def _created(admin: IssuedToken) -> str:
+    body = {"name": "t", "scopes": ["a", "b"]}
+    token_id: str = call("create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body=body).json()[
+        "token"
+    ]["token_id"]
+    return token_id
+
+
+def _warm(admin: IssuedToken, calls: CallLog) -> None:
+    """One request first, so that the admin's last_used_at was written less than a minute ago."""
+    call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token)
+    calls.clear()
+
+
+def test_whoami_is_authentication_alone(admin: IssuedToken, calls: CallLog) -> None:
+    _warm(admin, calls)
+    assert call("whoami", "GET", "/v1/whoami", token=admin.plaintext_token).status == 200
+    assert calls.operations == ["GetItem"]
+
+
+def test_get_is_one_consistent_read_after_authentication(admin: IssuedToken, calls: CallLog) -> None:
+    token_id = _created(admin)
+    _warm(admin, calls)
+    assert call("get_token", "GET", f"{TOKENS_URL}/{token_id}", token=admin.plaintext_token).status == 200
+    assert calls.operations == ["GetItem", "GetItem"]
+    assert calls.parameters[1]["ConsistentRead"] is True
+
+
+def test_update_is_one_read_and_one_transaction(admin: IssuedToken, calls: CallLog) -> None:
+    token_id = _created(admin)
+    _warm(admin, calls)
+    body = {"name": "renamed", "scopes": ["a"], "enabled": False}
+    result = call("update_token", "PATCH", f"{TOKENS_URL}/{token_id}", token=admin.plaintext_token, body=body)
+    assert result.status == 200, result.body
+    assert calls.operations == ["GetItem", "GetItem", "TransactWriteItems"]
+
+
+def test_a_history_page_is_one_query(admin: IssuedToken, calls: CallLog) -> None:
+    token_id = _created(admin)
+    _warm(admin, calls)
+    path = f"{TOKENS_URL}/{token_id}/history"
+    assert call("token_history", "GET", path, token=admin.plaintext_token).status == 200
+    assert calls.operations == ["GetItem", "Query"]

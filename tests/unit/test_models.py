@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from shared.domain.edits import UPDATABLE_FIELDS
 from shared.domain.records import TokenRecord
 from shared.domain.restrictions import RESTRICTION_FIELDS, RESTRICTIONS, TOKEN_LIST_FIELDS
 from shared.http.models import (
@@ -16,8 +17,10 @@ from shared.http.models import (
     TokenCreate,
     TokenRefresh,
     TokenRevoke,
+    TokenVerification,
     TokenVerify,
 )
+from shared.http.token_models import TokenUpdate
 
 
 def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
@@ -141,7 +144,7 @@ def largest_valid_body(model: type[RequestBody]) -> int:
     return _largest(schema, schema.get("$defs", {})) + WHITESPACE_ALLOWANCE
 
 
-@pytest.mark.parametrize("model", [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify])
+@pytest.mark.parametrize("model", [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify, TokenUpdate])
 def test_body_bound_is_the_largest_valid_body(model: type[RequestBody]) -> None:
     assert largest_valid_body(model) == model.MAX_BODY_BYTES
 
@@ -169,3 +172,59 @@ def test_the_verify_body_asks_for_every_restriction_in_the_order_verification_ch
         "token", "method", "path", "scopes", "permission", "workspace_id", "namespace_id", "environment_id",
     ]  # fmt: skip
     assert {r.request_field for r in RESTRICTIONS} <= set(TokenVerify.model_fields)
+
+
+def _field_schema(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """A body field's schema without its default, title or null option: its type and limits."""
+    field = {k: v for k, v in schema["properties"][name].items() if k not in ("default", "title")}
+    options = [option for option in field.pop("anyOf", []) if option != {"type": "null"}]
+    return {**options[0], **field} if options else field
+
+
+def test_the_update_body_holds_exactly_the_updatable_fields_with_the_create_types() -> None:
+    assert set(TokenUpdate.model_fields) == set(UPDATABLE_FIELDS)
+    created, updated = TokenCreate.model_json_schema(), TokenUpdate.model_json_schema()
+    for name in set(UPDATABLE_FIELDS) - {"enabled"}:  # a new token is always enabled
+        assert _field_schema(updated, name) == _field_schema(created, name), name
+    nullable = [name for name, field in updated["properties"].items() if "anyOf" in field]
+    assert nullable == ["description"]
+
+
+@pytest.mark.parametrize(
+    ("body", "loc", "error_type"),
+    [
+        ({}, [], "update_empty"),
+        ({"name": None}, ["name"], "string_type"),
+        ({"enabled": None}, ["enabled"], "bool_type"),
+        ({"enabled": "false"}, ["enabled"], "bool_type"),
+        ({"scopes": None}, ["scopes"], "list_type"),
+        ({"expires_at": None}, ["expires_at"], "datetime_type"),
+        ({"rate_limit_rps": None}, ["rate_limit_rps"], "int_type"),
+        ({"owner_id": "x"}, ["owner_id"], "extra_forbidden"),
+        ({"token_type": "pat"}, ["token_type"], "extra_forbidden"),
+        ({"name": ""}, ["name"], "string_too_short"),
+    ],
+)
+def test_bad_update_bodies_are_refused(body: dict[str, Any], loc: list[str], error_type: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        TokenUpdate.model_validate(body)
+    [error] = raised.value.errors()
+    assert (list(error["loc"]), error["type"]) == (loc, error_type)
+
+
+def test_an_update_changes_only_what_the_body_set() -> None:
+    change = TokenUpdate.model_validate(
+        {"description": None, "scopes": ["a", "b"], "enabled": False}
+    ).change()
+    assert change.values == {"description": None, "scopes": ("a", "b"), "enabled": False}
+
+
+def test_the_verdict_model_holds_every_code_verification_gives() -> None:
+    from typing import get_args
+
+    from shared.services.verification import VerifyCode
+
+    # A code the model lacks would turn that verdict into a 500 (the response fails its model).
+    assert list(get_args(TokenVerification.model_fields["code"].annotation)) == [
+        code.value for code in VerifyCode
+    ]

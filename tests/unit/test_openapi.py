@@ -30,14 +30,20 @@ def test_it_passes_the_validator(document: dict[str, Any]) -> None:
 
 def test_every_operation_documents_its_statuses(document: dict[str, Any]) -> None:
     operations = [(path, method, op) for path, ops in document["paths"].items() for method, op in ops.items()]
-    assert len(operations) == 5
+    assert len(operations) == 9
     for path, method, operation in operations:
         statuses = set(operation["responses"])
         # Every route documents its size bound (413); list's is 0, since it takes no body.
         assert "413" in statuses, (method, path)
+        # Only an update is a conditional write that a concurrent one can beat.
+        assert ("409" in statuses) == (method == "patch"), (method, path)
         if path.endswith("/refresh"):
             assert statuses == {"200", "401", "413", "422", "500", "503"}
             assert "security" not in operation  # the refresh token in the body is the credential
+        elif path == "/v1/whoami":
+            # Any valid token: no permission, so no 403; a caller with no token to show is a 404.
+            assert statuses == {"200", "401", "404", "413", "422", "500", "503"}
+            assert operation["security"] == [{"bearerAuth": []}]
         else:
             assert statuses >= ERRORS, (method, path)
             assert operation["security"] == [{"bearerAuth": []}]
@@ -85,3 +91,33 @@ def test_every_422_is_exactly_our_model(document: dict[str, Any]) -> None:
         for operation in operations.values():
             content = operation["responses"]["422"]["content"]["application/json"]
             assert content["schema"] == {"$ref": "#/components/schemas/ValidationErrorBody"}
+
+
+def test_a_created_token_links_to_reading_updating_and_tracing_it(document: dict[str, Any]) -> None:
+    tokens = "/v1/orgs/{org_id}/apps/{app_id}/tokens"
+    links = document["paths"][tokens]["post"]["responses"]["201"]["links"]
+    this_token = {
+        "org_id": "$request.path.org_id",
+        "app_id": "$request.path.app_id",
+        "token_id": "$response.body#/token/token_id",
+    }
+    for name, operation_id in (
+        ("ReadIt", "getAppToken"),
+        ("UpdateIt", "updateAppToken"),
+        ("ItsHistory", "getAppTokenHistory"),
+    ):
+        assert links[name] == {"operationId": operation_id, "parameters": this_token}
+    history = document["paths"][tokens + "/{token_id}/history"]["get"]["responses"]["200"]["links"]
+    assert history["NextPage"]["parameters"]["next_token"] == "$response.body#/next_token"
+    ids = {op["operationId"] for ops in document["paths"].values() for op in ops.values()}
+    assert {"whoAmI", "getAppToken", "updateAppToken", "getAppTokenHistory"} <= ids
+
+
+def test_the_update_body_refuses_what_the_service_refuses(document: dict[str, Any]) -> None:
+    schema = document["components"]["schemas"]["TokenUpdate"]
+    assert schema["minProperties"] == 1 and schema["additionalProperties"] is False
+    assert not [name for name, field in schema["properties"].items() if "default" in field]
+    nullable = [
+        name for name, field in schema["properties"].items() if {"type": "null"} in field.get("anyOf", [])
+    ]
+    assert nullable == ["description"]

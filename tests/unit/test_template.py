@@ -203,3 +203,22 @@ def test_the_cascade_may_query_links_and_nothing_more(template: dict[str, Any]) 
     assert _table_actions(template, "RevokeTokenFunction") == revoke
     publisher = {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"}
     assert _table_actions(template, "PublishEventsFunction") == publisher
+
+
+def test_the_issue_15_functions_have_least_privilege(template: dict[str, Any]) -> None:
+    """Whoami: what authentication does (read, last_used_at); get: the same, read-only otherwise;
+    update: the read and the transaction's writes; history: one Query besides authentication."""
+    authentication = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert _table_actions(template, "WhoAmIFunction") == authentication
+    assert _table_actions(template, "GetTokenFunction") == authentication
+    # The edit transaction updates the token's two items conditionally and puts new items:
+    # it has no ConditionCheck item, so no dynamodb:ConditionCheckItem.
+    assert _table_actions(template, "UpdateTokenFunction") == authentication | {"dynamodb:PutItem"}
+    assert _table_actions(template, "TokenHistoryFunction") == authentication | {"dynamodb:Query"}
+    for name in ("WhoAmIFunction", "GetTokenFunction", "UpdateTokenFunction", "TokenHistoryFunction"):
+        resource = template["Resources"][name]
+        assert resource["Properties"]["Policies"][0]["Statement"][0]["Resource"] == {
+            "Fn::GetAtt": ["AppTokensTable", "Arn"]
+        }
+        log_group = template["Resources"][name.removesuffix("Function") + "LogGroup"]["Properties"]
+        assert log_group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{name}}}"}

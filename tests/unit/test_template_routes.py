@@ -268,7 +268,9 @@ def test_unrouted_requests_are_our_404(local_api: LocalApi, method: str, path: s
         ("BREW", TOKENS_URL, ["GET", "POST"]),
         # A literal segment wins, as in API Gateway: not the token "verify" of /tokens/{token_id}.
         ("DELETE", TOKENS_URL + "/verify", ["POST"]),
-        ("GET", TOKENS_URL + "/some-id", ["DELETE"]),
+        ("POST", TOKENS_URL + "/some-id", ["DELETE", "GET", "PATCH"]),
+        ("DELETE", TOKENS_URL + "/some-id/history", ["GET"]),
+        ("POST", "/v1/whoami", ["GET"]),
     ],
 )
 def test_another_method_on_a_known_path_is_our_405(

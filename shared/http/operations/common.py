@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -14,6 +15,7 @@ from shared.http.models import ID_PATTERN, PATH_ID_PATTERN, ErrorBody, Validatio
 
 TOKENS_PATH = "/v1/orgs/<org_id>/apps/<app_id>/tokens"
 TOKEN_PATH = TOKENS_PATH + "/<token_id>"
+WHOAMI_PATH = "/v1/whoami"
 SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 OrgId = Annotated[str, Path(pattern=ID_PATTERN, description="The organisation's id.")]
@@ -21,8 +23,9 @@ AppId = Annotated[str, Path(pattern=ID_PATTERN, description="The app's id.")]
 TokenId = Annotated[str, Path(pattern=PATH_ID_PATTERN, description="The token's id.")]
 
 # Every operation reads or writes DynamoDB, so every one can meet throttling that outlasts
-# botocore's retries (503), and every one can fail unexpectedly (500).
-ALL_ERRORS = tuple(ERRORS)
+# botocore's retries (503), and every one can fail unexpectedly (500). A 409 only where a
+# conditional edit can lose to a concurrent one (update): those operations name it themselves.
+ALL_ERRORS = tuple(status for status in ERRORS if status != HTTPStatus.CONFLICT)
 
 
 def responses(

@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shared.domain.observability import logger
 from shared.domain.records import Bucket, Credential, LifecycleEvent, TokenPage, TokenRecord
 from shared.storage.dynamodb.lifecycle import LifecycleOperations
+from shared.storage.dynamodb.managing import ManagingOperations
 from shared.storage.dynamodb.table import first_reason, updates
 from shared.storage.items import (
     MAX_PREVIOUS_REFRESH_HASHES,
@@ -26,14 +27,17 @@ from shared.storage.items import (
 )
 from shared.storage.repository import AppNotRegistered, ListQuery, Rotation
 
+# In the order of precedence of a token's status (shared.domain.status.token_status): revoked, expired,
+# disabled, active. A disabled token that expired is expired; ``active`` excludes disabled ones.
 _STATUS_FILTERS: dict[str, str] = {
     "revoked": "attribute_exists(revoked_at)",
     "expired": "attribute_not_exists(revoked_at) AND expires_at <= :now",
-    "active": "attribute_not_exists(revoked_at) AND expires_at > :now",
+    "disabled": "attribute_not_exists(revoked_at) AND expires_at > :now AND attribute_exists(disabled_at)",
+    "active": "attribute_not_exists(revoked_at) AND expires_at > :now AND attribute_not_exists(disabled_at)",
 }
 
 
-class DynamoDBTokenRepository(LifecycleOperations):
+class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations):
     """The repository on one DynamoDB table, through a boto3 client built only when first needed."""
 
     def get_credential(self, token_id: str) -> Credential | None:
@@ -128,7 +132,9 @@ class DynamoDBTokenRepository(LifecycleOperations):
             "Key": credential_key(token.token_id),
             "UpdateExpression": "SET access_hash = :access, refresh_hash = :refresh, "
             "previous_refresh_hashes = :previous, rotated_at = :at",
-            "ConditionExpression": "refresh_hash = :old AND attribute_not_exists(revoked_at)",
+            # Not disabled: an edit that disabled the token after the refresh read it wins.
+            "ConditionExpression": "refresh_hash = :old AND attribute_not_exists(revoked_at) "
+            "AND attribute_not_exists(disabled_at)",
             "ExpressionAttributeValues": {
                 ":access": {"S": rotation.new_access_hash},
                 ":refresh": {"S": rotation.new_refresh_hash},

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.domain.records import LifecycleEvent
 from shared.storage.aws import new_dynamodb_client
-from shared.storage.items import TTL_ATTRIBUTE, credential_key, outbox_item, token_key
+from shared.storage.items import TTL_ATTRIBUTE, credential_key, history_item, outbox_item, token_key
 from shared.storage.repository import TokenKey, TokenMissing
 
 if TYPE_CHECKING:
@@ -41,15 +41,23 @@ class Table:
         return self._client
 
     def outbox_puts(self, events: Sequence[LifecycleEvent]) -> list[Any]:
+        """The transaction items of a change's events: each one's outbox item, and its history entry.
+
+        So every change that reports an event records it in the token's history in the same
+        transaction, and no call site can forget to (``history_item`` decides which events have one).
+        """
+        items = [outbox_item(event, event.occurred_epoch + self._outbox_seconds) for event in events]
+        entries = (history_item(event, position) for position, event in enumerate(events))
+        items.extend(entry for entry in entries if entry is not None)
         return [
             {
                 "Put": {
                     "TableName": self.table_name,
-                    "Item": outbox_item(event, event.occurred_epoch + self._outbox_seconds),
+                    "Item": item,
                     "ConditionExpression": "attribute_not_exists(PK)",
                 }
             }
-            for event in events
+            for item in items
         ]
 
     def revoke_token(
