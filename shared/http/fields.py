@@ -3,6 +3,7 @@
 The models (``shared.http.models``) are built from these; the OpenAPI document shows them.
 """
 
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,6 +22,19 @@ MAX_LIST_ITEMS = 100
 # with it, the largest token is about 50 KB of JSON, so that no answer but a list page passes
 # 64 KiB. A hundred items of every list at their longest would be about 90 KB.
 MAX_TOKEN_LIST_CHARACTERS = 32_768
+
+
+def check_list_budget(lists: Iterable[Sequence[str]]) -> None:
+    """Refuse lists whose items together pass ``MAX_TOKEN_LIST_CHARACTERS`` (a validation error)."""
+    total = sum(len(item) for items in lists for item in items)
+    if total > MAX_TOKEN_LIST_CHARACTERS:
+        raise PydanticCustomError(
+            "too_long",
+            "The token's list items should have at most {max_length} characters together, not {actual}",
+            {"max_length": MAX_TOKEN_LIST_CHARACTERS, "actual": total},
+        )
+
+
 MAX_RATE_LIMIT_RPS = 100_000
 MAX_RATE_LIMIT_BURST = 1_000_000
 

@@ -38,6 +38,7 @@ from shared.http.fields import (
     Scopes,
     Timestamp,
     TokenName,
+    check_list_budget,
 )
 
 # Also re-exported from shared.http.fields: what the routes and tests import from here.
@@ -156,13 +157,7 @@ class TokenCreate(RequestBody):
 
     @model_validator(mode="after")
     def _lists_within_budget(self) -> "TokenCreate":
-        total = sum(len(item) for name in TOKEN_LIST_FIELDS for item in getattr(self, name))
-        if total > MAX_TOKEN_LIST_CHARACTERS:
-            raise PydanticCustomError(
-                "too_long",
-                "The token's list items should have at most {max_length} characters together, not {actual}",
-                {"max_length": MAX_TOKEN_LIST_CHARACTERS, "actual": total},
-            )
+        check_list_budget(getattr(self, name) for name in TOKEN_LIST_FIELDS)
         return self
 
 

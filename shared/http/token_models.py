@@ -15,13 +15,13 @@ from shared.domain.history import HistoryPage, HistoryType
 from shared.domain.restrictions import TOKEN_LIST_FIELDS
 from shared.domain.status import TokenDetails, TokenStatus
 from shared.http.fields import (
-    MAX_TOKEN_LIST_CHARACTERS,
     Description,
     ExpiresAt,
     RateLimitBurst,
     RateLimitRps,
     Timestamp,
     TokenName,
+    check_list_budget,
 )
 from shared.http.models import ApiModel, AppTokenPublic, RequestBody, public_token, token_lists
 from shared.services.managing import TokenView
@@ -89,14 +89,7 @@ class TokenUpdate(RequestBody):
                 "Give at least one field to change: {fields}",
                 {"fields": ", ".join(UPDATABLE_FIELDS)},
             )
-        given = [getattr(self, name) for name in TOKEN_LIST_FIELDS if name in self.model_fields_set]
-        total = sum(len(item) for items in given for item in items)
-        if total > MAX_TOKEN_LIST_CHARACTERS:
-            raise PydanticCustomError(
-                "too_long",
-                "The token's list items should have at most {max_length} characters together, not {actual}",
-                {"max_length": MAX_TOKEN_LIST_CHARACTERS, "actual": total},
-            )
+        check_list_budget(getattr(self, name) for name in TOKEN_LIST_FIELDS if name in self.model_fields_set)
         return self
 
     def change(self) -> TokenChange:

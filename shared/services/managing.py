@@ -22,6 +22,7 @@ from shared.domain.restrictions import RESTRICTION_FIELDS
 from shared.domain.status import TokenDetails, TokenStatus, token_details, token_status
 from shared.services.deps import Deps, history_ttl
 from shared.services.events import Provenance, actor_of, token_event
+from shared.services.paging import cursor_position, next_cursor
 from shared.services.tokens import check_no_escalation, require_same_org
 from shared.storage.repository import TokenEdit, TokenKey, TokenMissing
 
@@ -147,16 +148,6 @@ def update_token(deps: Deps, caller: Principal, key: TokenKey, change: TokenChan
     return _view(after, now)
 
 
-def _invalid_cursor(next_token: str) -> InvalidInput:
-    return InvalidInput(
-        field="next_token",
-        msg="Invalid pagination cursor",
-        error_type="cursor_invalid",
-        value=next_token,
-        ctx={},
-    )
-
-
 def token_history(deps: Deps, caller: Principal, key: TokenKey, page: HistoryRequest) -> HistoryPage:
     """One page of a token's history, newest first, one Query; cursor bound to this token.
 
@@ -173,18 +164,11 @@ def token_history(deps: Deps, caller: Principal, key: TokenKey, page: HistoryReq
             ctx={"ge": 1, "le": MAX_HISTORY_PAGE},
         )
     made_for = {"kind": "history", "org": key.org_id, "app": key.app_id, "token": key.token_id}
-    after = None
-    if page.next_token is not None:
-        payload = deps.hasher.open_cursor(page.next_token)
-        if payload is None or any(payload.get(name) != value for name, value in made_for.items()):
-            raise _invalid_cursor(page.next_token)
-        after = payload["after"]
+    after = cursor_position(deps.hasher, page.next_token, made_for)
     found = deps.repository.token_history(key.token_id, page.limit, after)
     # The entries name their org and app: a token id of another app is not this token.
     foreign = any((entry.org_id, entry.app_id) != (key.org_id, key.app_id) for entry in found.entries)
     if foreign or (not found.entries and after is None):
         raise NotFound("token", key.token_id)
-    cursor = None
-    if found.last_key is not None:
-        cursor = deps.hasher.sign_cursor({**made_for, "after": found.last_key})
-    return HistoryPage(events=[entry.event for entry in found.entries], next_token=cursor)
+    events = [entry.event for entry in found.entries]
+    return HistoryPage(events=events, next_token=next_cursor(deps.hasher, made_for, found.last_key))

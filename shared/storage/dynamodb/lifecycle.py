@@ -18,7 +18,6 @@ from shared.storage.items import (
     link_from_item,
     link_key,
     token_key,
-    token_partition,
 )
 from shared.storage.repository import IndexPage, RevokeOutcome, TokenKey, TokenMissing
 
@@ -28,22 +27,8 @@ class LifecycleOperations(Table):
 
     def child_links(self, parent_token_id: str, after: str | None, limit: int) -> LinkPage:
         """See :class:`TokenRepository`. One strongly consistent Query of the parent's own partition."""
-        pk = token_partition(parent_token_id)
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :child)",
-            "ExpressionAttributeValues": {":pk": pk, ":child": {"S": CHILD_SK_PREFIX}},
-            "ConsistentRead": True,
-            "Limit": limit,
-        }
-        if after is not None:
-            request["ExclusiveStartKey"] = {"PK": pk, "SK": {"S": after}}
-        response = self.client.query(**request)
-        last = response.get("LastEvaluatedKey")
-        return LinkPage(
-            links=[link_from_item(item) for item in response.get("Items", [])],
-            next_after=last["SK"]["S"] if last else None,
-        )
+        items, last = self.partition_page(parent_token_id, CHILD_SK_PREFIX, (limit, after))
+        return LinkPage(links=[link_from_item(item) for item in items], next_after=last)
 
     def revoke_descendant(
         self, link: ChildLink, revoked_at: str, purge_at: int, events: Sequence[LifecycleEvent] = ()

@@ -12,7 +12,6 @@ from shared.storage.items import (
     history_from_item,
     to_attribute,
     token_key,
-    token_partition,
 )
 from shared.storage.repository import HistoryEntry, HistoryItems, TokenEdit, TokenMissing
 
@@ -88,25 +87,13 @@ class ManagingOperations(Table):
 
     def token_history(self, token_id: str, limit: int, after: str | None) -> HistoryItems:
         """See :class:`TokenRepository`. One strongly consistent Query of the token's own partition."""
-        pk = token_partition(token_id)
-        request: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :history)",
-            "ExpressionAttributeValues": {":pk": pk, ":history": {"S": HISTORY_SK_PREFIX}},
-            "ScanIndexForward": False,
-            "ConsistentRead": True,
-            "Limit": limit,
-        }
-        if after is not None:
-            request["ExclusiveStartKey"] = {"PK": pk, "SK": {"S": after}}
-        response = self.client.query(**request)
-        last = response.get("LastEvaluatedKey")
+        items, last = self.partition_page(token_id, HISTORY_SK_PREFIX, (limit, after), newest_first=True)
         return HistoryItems(
             entries=[
                 HistoryEntry(
                     org_id=item["org_id"]["S"], app_id=item["app_id"]["S"], event=history_from_item(item)
                 )
-                for item in response.get("Items", [])
+                for item in items
             ],
-            last_key=last["SK"]["S"] if last else None,
+            last_key=last,
         )

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from shared.domain.records import LifecycleEvent
 from shared.storage.aws import new_dynamodb_client
-from shared.storage.items import TTL_ATTRIBUTE, credential_key, history_item, outbox_item, token_key
+from shared.storage.items import (
+    TTL_ATTRIBUTE,
+    credential_key,
+    history_item,
+    outbox_item,
+    token_key,
+    token_partition,
+)
 from shared.storage.repository import TokenKey, TokenMissing
 
 if TYPE_CHECKING:
@@ -39,6 +46,28 @@ class Table:
         if self._client is None:
             self._client = new_dynamodb_client()
         return self._client
+
+    def partition_page(
+        self, token_id: str, sk_prefix: str, page: tuple[int, str | None], *, newest_first: bool = False
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One strongly consistent Query of a token's own partition: the items whose sort key starts
+        with ``sk_prefix``, ``page`` = (limit, the sort key to start after), and the last sort key read
+        when there may be more."""
+        limit, after = page
+        pk = token_partition(token_id)
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": pk, ":prefix": {"S": sk_prefix}},
+            "ScanIndexForward": not newest_first,
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if after is not None:
+            request["ExclusiveStartKey"] = {"PK": pk, "SK": {"S": after}}
+        response = self.client.query(**request)
+        last = response.get("LastEvaluatedKey")
+        return response.get("Items", []), last["SK"]["S"] if last else None
 
     def outbox_puts(self, events: Sequence[LifecycleEvent]) -> list[Any]:
         """The transaction items of a change's events: each one's outbox item, and its history entry.
