@@ -13,9 +13,11 @@ the request through the generated client and checks that
   ``details`` and a validation problem's ``ctx`` (``additionalProperties: true``, no properties),
   are maps by contract: their entries are the content, not unknowns.
 
-500 and 503 cannot be provoked from outside (an unexpected exception; DynamoDB throttling past
-botocore's retries): they are listed as not reachable, and the check fails if the document
-documents any other status that no case covers. Prints one line per case and a summary; never
+Some documented statuses cannot be brought about from outside: 500 and 503 on every operation (an
+unexpected exception; DynamoDB throttling past botocore's retries), and a few (operation, status)
+pairs named with their reasons. They are listed as not reachable, and the check fails if the
+document documents any other status that no case covers, if a listed pair is no longer documented,
+or if a case produces one. Prints one line per case and a summary; never
 prints a secret (bodies are shown only for an unexpected answer, and then redacted).
 
 Usage: API_URL=... ADMIN_TOKEN=... python drive_generated_client.py docs/openapi.json
@@ -39,17 +41,31 @@ import httpx
 from app_tokens_client import models
 from app_tokens_client.api.app_tokens import (
     create_app_token,
+    get_app_token,
+    get_app_token_history,
     list_app_tokens,
     refresh_app_token,
     revoke_app_token,
+    update_app_token,
     verify_app_token,
+    who_am_i,
 )
 from app_tokens_client.client import AuthenticatedClient, Client
 from app_tokens_client.types import UNSET, Response, Unset
 
-NOT_REACHABLE = {
+# Documented on every operation, brought about by no request.
+NOT_REACHABLE_ANYWHERE = {
     "500": "an unexpected exception in a handler: no request brings one about",
     "503": "DynamoDB throttling that outlasts botocore's retries: the embedded table never throttles",
+}
+# Documented on one operation, and not reachable from outside there (the other operations' are).
+NOT_REACHABLE = {
+    ("updateAppToken", "409"): "a concurrent edit between the update's read and its conditional write, "
+    "inside one request: no sequence of requests makes that race happen deterministically",
+    ("whoAmI", "404"): "only a caller vouched for by a trusted JWT authorizer has no token to show; "
+    "app-tokens serve trusts none, and a request cannot carry an authorizer's context",
+    ("whoAmI", "422"): "no parameter, and any body is a 413 before it is parsed (max_bytes 0): "
+    "nothing of a request can be invalid",
 }
 ORG, APP = "demo", "demo-app"
 OTHER_APP = "no-such-app"  # never registered: the app's 404
@@ -173,21 +189,38 @@ class Driver:
         sys.stdout.write(f"client-check: {label} -> {status}, parsed as {model}\n")
         return parsed
 
+    def not_reachable(self) -> dict[tuple[str, str], str]:
+        """Every documented (operation, status) no request can bring about, with its reason."""
+        documented = self.documented()
+        stale = sorted(set(NOT_REACHABLE) - documented)
+        if stale:
+            raise CheckFailed(f"listed as not reachable but no longer documented: {stale}")
+        anywhere = {
+            (op, status): NOT_REACHABLE_ANYWHERE[status]
+            for op, status in documented
+            if status in NOT_REACHABLE_ANYWHERE
+        }
+        return {**anywhere, **NOT_REACHABLE}
+
     def run(self) -> int:
+        unreachable = self.not_reachable()
         for case in self.cases():
+            if (case.operation_id, case.status) in unreachable:
+                raise CheckFailed(f"a case for {case.operation_id} {case.status}, listed as not reachable")
             self.check(case)
         documented = self.documented()
-        missing = sorted(
-            (op, status) for op, status in documented - self.checked.keys() if status not in NOT_REACHABLE
-        )
+        missing = sorted(documented - self.checked.keys() - unreachable.keys())
         if missing:
             raise CheckFailed(f"documented statuses no case produced: {missing}")
-        unreachable = sorted((op, status) for op, status in documented if status in NOT_REACHABLE)
+        for (op, status), why in sorted(NOT_REACHABLE.items()):
+            sys.stdout.write(f"client-check: {op} {status} not reachable from outside: {why}\n")
         operations = {op for op, _ in documented}
+        anywhere = "; ".join(f"{status} anywhere: {why}" for status, why in NOT_REACHABLE_ANYWHERE.items())
+        listed = ", ".join(f"{op} {status}" for op, status in sorted(NOT_REACHABLE))
         sys.stdout.write(
             f"client-check: {len(operations)} operations, {len(self.checked)} (operation, status) pairs "
             f"checked through the generated client; {len(unreachable)} documented but not reachable "
-            f"from outside ({', '.join(f'{s}: {why}' for s, why in NOT_REACHABLE.items())})\n"
+            f"from outside ({anywhere}; and {listed}, as above)\n"
         )
         return 0
 
@@ -215,20 +248,37 @@ class Driver:
                 base_url=self.api_url, token="not-a-token", raise_on_unexpected_status=True
             )
 
-        def list_with_a_body() -> Response[Any]:
-            # List takes no body, so its generated function sends none; its own request
-            # arguments plus a body, parsed by its own generated response parser.
-            kwargs = list_app_tokens._get_kwargs(ORG, APP)
-            kwargs["content"] = LARGE.encode()
-            kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
-            raw: httpx.Response = admin.get_httpx_client().request(**kwargs)
-            return list_app_tokens._build_response(client=admin, response=raw)
+        def with_a_body(operation: Any, *args: str | Callable[[], str]) -> Callable[[], Response[Any]]:
+            # A GET takes no body, so its generated function sends none; its own module's request
+            # arguments (a callable one read when the request is made) plus a body, parsed by its
+            # own generated response parser.
+            def call() -> Response[Any]:
+                kwargs = operation._get_kwargs(*(arg if isinstance(arg, str) else arg() for arg in args))
+                kwargs["content"] = LARGE.encode()
+                kwargs["headers"] = {**kwargs.get("headers", {}), "Content-Type": "application/json"}
+                raw: httpx.Response = admin.get_httpx_client().request(**kwargs)
+                return operation._build_response(client=admin, response=raw)
+
+            return call
 
         def verify_body(token: str) -> models.TokenVerify:
             return models.TokenVerify(token=token, method="GET", path="/v1/orders/7")
 
         def rotating() -> str:
             return str(created["rotating"].token.token_id)
+
+        def subject() -> str:
+            return str(created["subject"].token.token_id)
+
+        def update(
+            body: models.TokenUpdate,
+            token_id: Callable[[], str] = subject,
+            client: Callable[[], AuthenticatedClient] = lambda: admin,
+        ) -> Callable[[], Response[Any]]:
+            return lambda: update_app_token.sync_detailed(ORG, APP, token_id(), client=client(), body=body)
+
+        # Further than the create's 30 days: widening the expiry, which an update may not do.
+        later = datetime.datetime.now(datetime.UTC).replace(microsecond=0) + datetime.timedelta(days=60)
 
         def refresh_with(secret: Callable[[], str]) -> Callable[[], Response[Any]]:
             return lambda: refresh_app_token.sync_detailed(
@@ -244,6 +294,8 @@ class Driver:
                  lambda: create("rotating", lister)),
             Case("createAppToken", "201", "admin creates a token with no permission",
                  lambda: create("bare", [])),
+            Case("createAppToken", "201", "admin creates a token to read, update, disable and trace",
+                 lambda: create("subject", lister, scopes=["deploy", "read"])),
             Case("createAppToken", "401", "no credential",
                  lambda: create_app_token.sync_detailed(ORG, APP, client=bad_token(), body=no_name)),
             Case("createAppToken", "403", "a token without app_tokens:create",
@@ -267,7 +319,8 @@ class Driver:
                  lambda: list_app_tokens.sync_detailed(ORG, APP, client=as_token("bare"))),
             Case("listAppTokens", "404", "an app never registered",
                  lambda: list_app_tokens.sync_detailed(ORG, OTHER_APP, client=admin)),
-            Case("listAppTokens", "413", "a body on a route that takes none", list_with_a_body),
+            Case("listAppTokens", "413", "a body on a route that takes none",
+                 with_a_body(list_app_tokens, ORG, APP)),
             Case("listAppTokens", "422", "limit 0",
                  lambda: list_app_tokens.sync_detailed(ORG, APP, client=admin, limit=0)),
             Case("verifyAppToken", "200", "admin verifies a rate-limited token (VALID, with its bucket)",
@@ -288,6 +341,67 @@ class Driver:
                  lambda: verify_app_token.sync_detailed(ORG, APP, client=admin, body=verify_body(LARGE))),
             Case("verifyAppToken", "422", "an empty token",
                  lambda: verify_app_token.sync_detailed(ORG, APP, client=admin, body=verify_body(""))),
+            Case("whoAmI", "200", "the admin token",
+                 lambda: who_am_i.sync_detailed(client=admin)),
+            Case("whoAmI", "200", "a token with no permission (none is needed)",
+                 lambda: who_am_i.sync_detailed(client=as_token("bare"))),
+            Case("whoAmI", "401", "a malformed credential",
+                 lambda: who_am_i.sync_detailed(client=bad_token())),
+            Case("whoAmI", "413", "a body on a route that takes none", with_a_body(who_am_i)),
+            Case("getAppToken", "200", "admin reads a token",
+                 lambda: get_app_token.sync_detailed(ORG, APP, subject(), client=admin)),
+            Case("getAppToken", "200", "the listing token reads itself",
+                 lambda: get_app_token.sync_detailed(ORG, APP, subject(), client=as_token("subject"))),
+            Case("getAppToken", "401", "a malformed credential",
+                 lambda: get_app_token.sync_detailed(ORG, APP, subject(), client=bad_token())),
+            Case("getAppToken", "403", "a token without app_tokens:list",
+                 lambda: get_app_token.sync_detailed(ORG, APP, subject(), client=as_token("bare"))),
+            Case("getAppToken", "404", "a token id that does not exist",
+                 lambda: get_app_token.sync_detailed(ORG, APP, UNKNOWN_TOKEN_ID, client=admin)),
+            Case("getAppToken", "413", "a body on a route that takes none",
+                 with_a_body(get_app_token, ORG, APP, subject)),
+            Case("getAppToken", "422", "a token id no id can be",
+                 lambda: get_app_token.sync_detailed(ORG, APP, "bad.id", client=admin)),
+            Case("updateAppToken", "200", "admin renames a token, describes it and narrows its scopes",
+                 update(models.TokenUpdate(name="subject-eu", description="the EU one", scopes=["deploy"]))),
+            Case("updateAppToken", "200", "admin disables it",
+                 update(models.TokenUpdate(enabled=False))),
+            Case("whoAmI", "401", "the disabled token, refused as a revoked one",
+                 lambda: who_am_i.sync_detailed(client=as_token("subject"))),
+            Case("getAppToken", "200", "admin reads the disabled token",
+                 lambda: get_app_token.sync_detailed(ORG, APP, subject(), client=admin)),
+            Case("updateAppToken", "200", "admin enables it again, clearing its description",
+                 update(models.TokenUpdate(enabled=True, description=None))),
+            Case("whoAmI", "200", "the token enabled again",
+                 lambda: who_am_i.sync_detailed(client=as_token("subject"))),
+            Case("updateAppToken", "401", "a malformed credential",
+                 update(models.TokenUpdate(name="x"), client=bad_token)),
+            Case("updateAppToken", "403", "a token without app_tokens:update",
+                 update(models.TokenUpdate(name="x"), client=lambda: as_token("subject"))),
+            Case("updateAppToken", "403", "admin widens the expiry (an update may only narrow)",
+                 update(models.TokenUpdate(expires_at=later))),
+            Case("updateAppToken", "404", "a token id that does not exist",
+                 update(models.TokenUpdate(name="x"), token_id=lambda: UNKNOWN_TOKEN_ID)),
+            Case("updateAppToken", "413", "a body longer than the largest valid one",
+                 update(models.TokenUpdate(name=LARGE))),
+            Case("updateAppToken", "422", "an empty body (no field to change)",
+                 update(models.TokenUpdate())),
+            Case("getAppTokenHistory", "200", "admin reads the token's history (created, updated, "
+                 "disabled, enabled, with their changes)",
+                 lambda: get_app_token_history.sync_detailed(ORG, APP, subject(), client=admin)),
+            Case("getAppTokenHistory", "200", "the listing token reads its own, one event a page",
+                 lambda: get_app_token_history.sync_detailed(ORG, APP, subject(), client=as_token("subject"),
+                                                             limit=1)),
+            Case("getAppTokenHistory", "401", "a malformed credential",
+                 lambda: get_app_token_history.sync_detailed(ORG, APP, subject(), client=bad_token())),
+            Case("getAppTokenHistory", "403", "a token without app_tokens:list",
+                 lambda: get_app_token_history.sync_detailed(ORG, APP, subject(), client=as_token("bare"))),
+            Case("getAppTokenHistory", "404", "a token id that does not exist",
+                 lambda: get_app_token_history.sync_detailed(ORG, APP, UNKNOWN_TOKEN_ID, client=admin)),
+            Case("getAppTokenHistory", "413", "a body on a route that takes none",
+                 with_a_body(get_app_token_history, ORG, APP, subject)),
+            Case("getAppTokenHistory", "422", "limit 0",
+                 lambda: get_app_token_history.sync_detailed(ORG, APP, subject(), client=admin, limit=0)),
             Case("refreshAppToken", "200", "the create's refresh token",
                  refresh_with(lambda: str(created["rotating"].refresh_token_plaintext))),
             Case("refreshAppToken", "401", "a refresh token of another token",
