@@ -21,19 +21,9 @@ if [ ! -f "$stamp" ] || ! cmp -s "$requirements" "$stamp"; then
   cp "$requirements" "$stamp"
 fi
 
-work=$(mktemp -d)
-out="$work/stdout" log="$work/stderr"
-server=""
-stop() {
-  [ -n "$server" ] || return 0
-  kill -TERM "$server" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$server" 2>/dev/null || break; sleep 0.25; done
-  kill -KILL "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  server=""
-}
+. scripts/local-server.sh
 cleanup() {
-  stop
+  stop_server || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -52,17 +42,7 @@ fi
 "$CLIENT_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
   --no-build-isolation --force-reinstall "$generated"
 
-env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB -u TOKEN_HASH_KEY -u TABLE_NAME \
-  "$BIN/app-tokens" serve --port 0 >"$out" 2>"$log" &
-server=$!
-for _ in $(seq 1 240); do
-  grep -q '^Ctrl-C stops' "$out" && break
-  kill -0 "$server" 2>/dev/null || { echo "client-check: the server exited while starting" >&2; tail -n 40 "$log" >&2; exit 1; }
-  sleep 0.25
-done
-api=$(sed -n 's/^API_URL=//p' "$out")
-token=$(sed -n 's/^ADMIN_TOKEN=//p' "$out")
-[ -n "$api" ] && [ -n "$token" ] || { echo "client-check: the server did not start" >&2; exit 1; }
+start_server client-check || exit 1
 
 status=0
 API_URL="$api" ADMIN_TOKEN="$token" "$CLIENT_VENV/bin/python" tests/client/drive_generated_client.py \

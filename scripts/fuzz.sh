@@ -14,34 +14,15 @@ cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
 seconds="${FUZZ_SECONDS:-100}" examples="${FUZZ_EXAMPLES:-40}" seed="${FUZZ_SEED:-20261129}"
 
-work=$(mktemp -d)
-out="$work/stdout" log="$work/stderr"
-env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB -u TOKEN_HASH_KEY -u TABLE_NAME \
-  "$BIN/app-tokens" serve --port 0 >"$out" 2>"$log" &
-server=$!
-stop() {
-  [ -n "$server" ] || return 0
-  kill -TERM "$server" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$server" 2>/dev/null || break; sleep 0.25; done
-  kill -KILL "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
-  server=""
-}
+. scripts/local-server.sh
 cleanup() {
-  stop
+  stop_server || true
   if [ -n "${FUZZ_LOG:-}" ]; then cp "$log" "$FUZZ_LOG"; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-for _ in $(seq 1 240); do
-  grep -q '^Ctrl-C stops' "$out" && break
-  kill -0 "$server" 2>/dev/null || { echo "fuzz: the server exited while starting" >&2; cat "$log" >&2; exit 1; }
-  sleep 0.25
-done
-api=$(sed -n 's/^API_URL=//p' "$out")
-token=$(sed -n 's/^ADMIN_TOKEN=//p' "$out")
-[ -n "$api" ] && [ -n "$token" ] || { echo "fuzz: the server did not start" >&2; exit 1; }
+start_server fuzz || exit 1
 
 echo "fuzz: seed $seed, at most $seconds s and $examples examples per operation and phase"
 status=0

@@ -7,24 +7,10 @@ cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
 command -v curl >/dev/null || { echo "smoke: curl is needed (apt-get install curl)" >&2; exit 1; }
 
-work=$(mktemp -d)
-out="$work/stdout" log="$work/stderr" body="$work/body"
-# No endpoint, key or table from the caller's shell: the embedded server and a demo admin token.
-env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB -u TOKEN_HASH_KEY -u TABLE_NAME \
-  "$BIN/app-tokens" serve --port 0 >"$out" 2>"$log" &
-server=$!
-stop() {  # TERM, up to 10 s to exit, then KILL; returns the server's exit status
-  [ -n "$server" ] || return 0
-  kill -TERM "$server" 2>/dev/null || true
-  for _ in $(seq 1 40); do kill -0 "$server" 2>/dev/null || break; sleep 0.25; done
-  kill -KILL "$server" 2>/dev/null || true
-  local code=0
-  wait "$server" 2>/dev/null || code=$?
-  server=""  # reaped: its pid may now belong to another process
-  return "$code"
-}
+. scripts/local-server.sh
+body="$work/body"
 cleanup() {
-  stop || true
+  stop_server || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,15 +22,7 @@ fail() {
   exit 1
 }
 
-for _ in $(seq 1 240); do  # up to 60 s for a loaded machine; a healthy start takes two or three
-  grep -q '^Ctrl-C stops' "$out" && break
-  kill -0 "$server" 2>/dev/null || fail "the server exited while starting"
-  sleep 0.25
-done
-grep -q '^Ctrl-C stops' "$out" || fail "the server did not start within 60 s"
-api=$(sed -n 's/^API_URL=//p' "$out")
-token=$(sed -n 's/^ADMIN_TOKEN=//p' "$out")
-[ -n "$api" ] && [ -n "$token" ] || fail "no API_URL or ADMIN_TOKEN line in the banner"
+start_server smoke || fail "the server did not start"
 url="$api/v1/orgs/demo/apps/demo-app/tokens"
 
 expect() {  # expect STATUS DESCRIPTION curl-args...
@@ -74,7 +52,7 @@ expect 401 "no token" "$url"
 expect 422 "a bad limit" -H "Authorization: Bearer $token" "$url?limit=0"
 expect 404 "an unknown route" "$api/v1/nothing"
 expect 200 "the OpenAPI document" "$api/openapi.json"
-stop || fail "the server did not stop cleanly on SIGTERM (exit $?)"
+stop_server || fail "the server did not stop cleanly on SIGTERM (exit $?)"
 grep -q '^stopped$' "$out" || fail "the server did not say it stopped"
 echo "smoke: stopped cleanly"
 echo "smoke: passed"
