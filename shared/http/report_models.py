@@ -14,7 +14,9 @@ from shared.http.models import ApiModel, RequestBody
 # (a newline, a quote) and keeps the largest valid body small.
 MAX_CREDENTIAL_LENGTH = 256
 
-ReportedCredential = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=MAX_CREDENTIAL_LENGTH)]
+ReportedCredential = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=MAX_CREDENTIAL_LENGTH)
+]
 
 
 class CredentialsReport(RequestBody):

@@ -52,9 +52,7 @@ def unknown_secret(kind: SecretKind = SecretKind.ACCESS, token_id: str = "012345
     return new_secret(kind, token_id)
 
 
-def test_a_reported_access_token_is_revoked_on_the_next_request(
-    runtime: Runtime, admin: IssuedToken
-) -> None:
+def test_a_reported_access_token_is_revoked_on_the_next_request(runtime: Runtime, admin: IssuedToken) -> None:
     leaked = issue(runtime, admin, permissions=["app_tokens:list"])
     assert listed(leaked.plaintext_token).status == 200
     result = report([leaked.plaintext_token])
@@ -85,7 +83,9 @@ def test_the_answer_is_the_same_whatever_the_credentials_were(runtime: Runtime, 
     assert {tuple(sorted(a.headers.items())) for a in answers} == {tuple(sorted(answers[0].headers.items()))}
 
 
-def test_the_report_writes_the_leak_event_beside_the_revoked_one(runtime: Runtime, admin: IssuedToken) -> None:
+def test_the_report_writes_the_leak_event_beside_the_revoked_one(
+    runtime: Runtime, admin: IssuedToken
+) -> None:
     leaked = issue(runtime, admin)
     report([leaked.plaintext_token])
     assert outbox_types(runtime, leaked.token.token_id) == sorted(
@@ -182,7 +182,9 @@ def test_a_disabled_token_is_revoked_and_an_expired_one_left(
 ) -> None:
     disabled = issue(runtime, admin)
     url = f"{TOKENS_URL}/{disabled.token.token_id}"
-    assert call("update_token", "PATCH", url, token=admin.plaintext_token, body={"enabled": False}).status == 200
+    assert (
+        call("update_token", "PATCH", url, token=admin.plaintext_token, body={"enabled": False}).status == 200
+    )
     expiring = issue(runtime, admin, expires_at=to_iso(clock() + timedelta(hours=1)))
     report([disabled.plaintext_token])
     assert stored_token(runtime, disabled.token.token_id).revoked_reason == "reported_leaked"
@@ -236,5 +238,7 @@ def test_bad_bodies_are_422_and_cost_nothing(runtime: Runtime, calls: CallLog, b
 def test_a_user_cannot_claim_the_reason(admin: IssuedToken, runtime: Runtime) -> None:
     target = issue(runtime, admin)
     url = f"{TOKENS_URL}/{target.token.token_id}"
-    result = call("revoke_token", "DELETE", url, token=admin.plaintext_token, body={"reason": "reported_leaked"})
+    result = call(
+        "revoke_token", "DELETE", url, token=admin.plaintext_token, body={"reason": "reported_leaked"}
+    )
     assert_422(result, ["body", "reason"])
