@@ -47,7 +47,10 @@ def outbox_types(runtime: Runtime, token_id: str) -> list[str]:
     return sorted(e.detail_type for e in outbox_events(runtime, token_id))
 
 
-def unknown_secret(kind: SecretKind = SecretKind.ACCESS, token_id: str = "0123456789abcdefghjkmnpqrs") -> str:
+NOBODY = "0123456789abcdefghjkmnpqrs"  # a well-formed token id that no test mints
+
+
+def unknown_secret(kind: SecretKind = SecretKind.ACCESS, token_id: str = NOBODY) -> str:
     """Well-formed (right shape, right checksum) but of no token in the table."""
     return new_secret(kind, token_id)
 

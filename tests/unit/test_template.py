@@ -11,8 +11,6 @@ import pytest
 
 from devtools.table import ATTRIBUTE_DEFINITIONS, GLOBAL_SECONDARY_INDEXES, KEY_SCHEMA
 from devtools.template import Route, functions, load_template
-from shared.http.api import Operation
-from shared.http.authorizer import requirement_for, route_requirements
 from shared.domain.lifecycle import (
     CANARY_TRIPPED,
     EXPIRING,
@@ -22,6 +20,8 @@ from shared.domain.lifecycle import (
     event_detail,
 )
 from shared.domain.records import LifecycleEvent, TokenRecord
+from shared.http.api import Operation
+from shared.http.authorizer import requirement_for, route_requirements
 from shared.http.catalog import OPERATIONS
 from shared.services.sweep import ALL_SHARDS, shards_of
 from shared.storage import items
