@@ -237,7 +237,7 @@ def _keep_own_credential_out_of_report(body: Any) -> None:
     named = {
         c: match.group(1) for c in credentials if isinstance(c, str) and (match := _NAMES_TOKEN.search(c))
     }
-    kept = [c for c in credentials if not (protected and named.get(c) == protected)]
+    kept = [c for c in credentials if not (protected and isinstance(c, str) and named.get(c) == protected)]
     _ENDED.update(token_id for token_id in named.values() if token_id != protected)
     body["credentials"] = kept or ["not-a-token"]
 
