@@ -177,6 +177,9 @@ _BODY_EXAMPLES = {
         "method": "GET",
         "path": "/v1/orders/7",
     },
+    ("/v1/credentials/revoke", "post"): {
+        "credentials": ["atok_1k1c0z5r88ffbydmt9be37zjsa_1RqDcTXHwc8angZrFZhC4jjromJYuuhTGbXlh4L3BLA1pK7wM"]
+    },
 }
 
 

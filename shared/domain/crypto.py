@@ -40,8 +40,17 @@ class SecretKind(StrEnum):
     REFRESH = "aref"
 
 
+# The shape of a token, written once: parse_secret matches it, and docs/secret-scanning.md gives it to
+# secret scanners (tests/unit/test_secret_scanning.py checks the document's copies against these).
+_TOKEN_ID_PATTERN = rf"[{BASE32}]{{{TOKEN_ID_LENGTH}}}"
+_SECRET_PATTERN = rf"[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}"
+ACCESS_TOKEN_REGEX = rf"atok_{_TOKEN_ID_PATTERN}_{_SECRET_PATTERN}"
+REFRESH_TOKEN_REGEX = rf"aref_{_TOKEN_ID_PATTERN}_{_SECRET_PATTERN}"
+# Either kind, for a scanner with one rule; bounded so that a token inside longer text is not matched.
+SCANNER_REGEX = rf"\b(?:atok|aref)_{_TOKEN_ID_PATTERN}_{_SECRET_PATTERN}\b"
+
 _TOKEN_PATTERN = re.compile(
-    rf"^(atok|aref)_([{BASE32}]{{{TOKEN_ID_LENGTH}}})_([0-9A-Za-z]{{{SECRET_LENGTH}}})([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})$"
+    rf"^(atok|aref)_({_TOKEN_ID_PATTERN})_([0-9A-Za-z]{{{SECRET_LENGTH}}})([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})$"
 )
 
 

@@ -22,6 +22,8 @@ class HistoryType(StrEnum):
     REVOKED = "revoked"
     EXPIRED = "expired"
     REFRESH_REUSE_DETECTED = "refresh_reuse_detected"
+    # Issue 16: a live secret of the token was reported leaked (the ``revoked`` entry follows).
+    REPORTED_LEAKED = "reported_leaked"
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,11 @@ REFRESH_REUSE = "App Token Refresh Reuse Detected"
 UPDATED = "App Token Updated"
 DISABLED = "App Token Disabled"
 ENABLED = "App Token Enabled"
+# Issue 16: someone reported a live secret of the token (POST /v1/credentials/revoke); written
+# beside the token's revoked event, with ``credential_kind`` (access or refresh), never the secret.
+REPORTED_LEAKED = "App Token Reported Leaked"
+# Issue 16, a later part (canary tokens): not emitted yet; the alert rules already route it.
+CANARY_TRIPPED = "App Token Canary Tripped"
 # The one mapping from a lifecycle event to the history entry written beside it, in the same
 # transaction. An event not here (the expiry warning, a cascade's bookkeeping) writes none.
 HISTORY_TYPES: dict[str, HistoryType] = {
@@ -41,13 +46,16 @@ HISTORY_TYPES: dict[str, HistoryType] = {
     REVOKED: HistoryType.REVOKED,
     EXPIRED: HistoryType.EXPIRED,
     REFRESH_REUSE: HistoryType.REFRESH_REUSE_DETECTED,
+    REPORTED_LEAKED: HistoryType.REPORTED_LEAKED,
 }
 REFRESH_REUSE_REASON = "refresh_token_reuse"
 # A token revoked because the token that created it was revoked with ``cascade=true``.
 PARENT_REVOKED_REASON = "parent_revoked"
+# A token revoked because one of its live secrets was reported (anyone may report one).
+REPORTED_LEAKED_REASON = "reported_leaked"
 # Reasons only the service itself writes: a user may not claim them (a 422), so that a reason
 # such as refresh_token_reuse, and the event it raises, always means what it says.
-SERVICE_REVOKE_REASONS = frozenset({REFRESH_REUSE_REASON, PARENT_REVOKED_REASON})
+SERVICE_REVOKE_REASONS = frozenset({REFRESH_REUSE_REASON, PARENT_REVOKED_REASON, REPORTED_LEAKED_REASON})
 # In the extra of the revoked event of every token a cascade revoked (the root too): the publisher
 # then revokes that token's live children, so a cascade past the request's bound still finishes.
 CASCADE_MARKER = "cascade"

@@ -4,6 +4,7 @@ from shared.http.operations.create_token import CREATE_TOKEN
 from shared.http.operations.get_token import GET_TOKEN
 from shared.http.operations.list_tokens import LIST_TOKENS
 from shared.http.operations.refresh_token import REFRESH_TOKEN
+from shared.http.operations.report_leaked import REPORT_LEAKED
 from shared.http.operations.revoke_token import REVOKE_TOKEN
 from shared.http.operations.token_history import TOKEN_HISTORY
 from shared.http.operations.update_token import UPDATE_TOKEN
@@ -20,6 +21,7 @@ OPERATIONS = (
     GET_TOKEN,
     UPDATE_TOKEN,
     TOKEN_HISTORY,
+    REPORT_LEAKED,
 )
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "LIST_TOKENS",
     "OPERATIONS",
     "REFRESH_TOKEN",
+    "REPORT_LEAKED",
     "REVOKE_TOKEN",
     "TOKEN_HISTORY",
     "UPDATE_TOKEN",

@@ -46,6 +46,7 @@ from app_tokens_client.api.app_tokens import (
     list_app_tokens,
     refresh_app_token,
     revoke_app_token,
+    revoke_leaked_credentials,
     update_app_token,
     verify_app_token,
     who_am_i,
@@ -71,6 +72,8 @@ ORG, APP = "demo", "demo-app"
 OTHER_APP = "no-such-app"  # never registered: the app's 404
 OTHER_ORG = "another-org"  # not the caller's: verify's 404
 UNKNOWN_TOKEN_ID = "0000000000000000000000000a"
+# Well-formed (shape and checksum) for UNKNOWN_TOKEN_ID, of no token: a report of it reads and stops.
+UNKNOWN_ACCESS_TOKEN = "atok_0000000000000000000000000a_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA44jogM"
 LARGE = "x" * 2_000_000  # makes any body longer than its route's largest valid one (1,160,119 bytes at most)
 # The document's free-form maps and the generated models that hold them.
 FREE_FORM = {"ErrorBody.details": "ErrorBodyDetails", "ValidationErrorItem.ctx": "ValidationErrorItemCtx"}
@@ -285,6 +288,12 @@ class Driver:
                 ORG, APP, rotating(), client=anonymous, body=models.TokenRefresh(refresh_token=secret())
             )
 
+        def report(credentials: Callable[[], list[str]]) -> Callable[[], Response[Any]]:
+            # No authentication: whoever found the secrets reports them.
+            return lambda: revoke_leaked_credentials.sync_detailed(
+                client=anonymous, body=models.CredentialsReport(credentials=credentials())
+            )
+
         lister = ["app_tokens:list"]
         no_name = models.TokenCreate(name="x")
         cases = [
@@ -427,6 +436,16 @@ class Driver:
                  lambda: revoke_app_token.sync_detailed(ORG, APP, str(created["lister"].token.token_id),
                                                         client=admin, body=models.TokenRevoke(reason="done"),
                                                         cascade=True)),
+            # Last: the report revokes "bare", which no case above uses any more.
+            Case("revokeLeakedCredentials", "202", "anyone reports a live token, an unknown one and junk",
+                 report(lambda: [str(created["bare"].plaintext_token), UNKNOWN_ACCESS_TOKEN, "junk"])),
+            Case("whoAmI", "401", "the reported token, revoked",
+                 lambda: who_am_i.sync_detailed(client=as_token("bare"))),
+            Case("revokeLeakedCredentials", "202", "the same again: the answer does not change",
+                 report(lambda: [str(created["bare"].plaintext_token)])),
+            Case("revokeLeakedCredentials", "413", "a body longer than the largest valid one",
+                 report(lambda: [LARGE])),
+            Case("revokeLeakedCredentials", "422", "an empty list", report(lambda: [])),
         ]  # fmt: skip
         return cases
 

@@ -27,6 +27,12 @@ id at every turn, so such an update goes to a token this run created instead (th
 generated): every update then meets a real token. Nor is an update sent to a token this run
 may have revoked (a revoke, or a refresh, which revokes on reuse): that is a documented 422.
 
+A leak report (``POST /v1/credentials/revoke``, issue 16) would revoke the run's credential if
+a body held it (the fuzzer knows it: it sends it in every header), so the hooks drop every
+credential of the admin token's id from a report's body (an empty list left becomes one string
+that is no token, still a 202); the tokens of the other credentials a report names may be
+revoked, so they join the ended ones.
+
 And one makes the document's refresh example real: it names a token (``_EXAMPLE_TOKEN_ID``) that
 no server holds, so it is sent for a token this run created, with that token's refresh token,
 as a reader trying the example would. With nine operations sharing the stateful phase's time,
@@ -72,6 +78,10 @@ _REFRESH_TOKENS: dict[str, str] = {}
 _EXAMPLE_TOKEN_ID = "1k1c0z5r88ffbydmt9be37zjsa"
 _EXAMPLE_REFRESH_TOKEN = "aref_1k1c0z5r88ffbydmt9be37zjsa_Lq8aSDhYkwQIYOKJq8T6XwPyUtQDYfZgw4g5YtvwLKb2v5P8I"
 _REASON = re.compile(r"[^\x00-\x1f\x7f]{0,512}")
+_REPORT_PATH = "/v1/credentials/revoke"
+# The token id in anything that might be read as one of our secrets (``parse_secret`` anchors the
+# whole string; a search here is wider on purpose: it drops more, never less).
+_NAMES_TOKEN = re.compile(r"a(?:tok|ref)_([0-9a-z]{26})_")
 _CURSOR = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}")
 
 
@@ -192,6 +202,9 @@ def before_call(
     after generation, so only the call itself sees the id that will be sent.
     """
     operation = context.operation
+    if operation is not None and operation.path == _REPORT_PATH:
+        _keep_own_credential_out_of_report(case.body)
+        return
     token_id = (case.path_parameters or {}).get("token_id")
     if operation is None or not isinstance(token_id, str):
         return
@@ -213,6 +226,20 @@ def before_call(
         case.path_parameters["token_id"] = _NOBODY
     elif method == "DELETE" or refresh:
         _ENDED.add(token_id)
+
+
+def _keep_own_credential_out_of_report(body: Any) -> None:
+    """Drop the run's own credential from a leak report's body; note the tokens it may revoke."""
+    credentials = body.get("credentials") if isinstance(body, dict) else None
+    if not isinstance(credentials, list):
+        return  # schema-invalid: a negative case, left alone
+    protected = os.environ.get("FUZZ_PROTECTED_TOKEN_ID")
+    named = {
+        c: match.group(1) for c in credentials if isinstance(c, str) and (match := _NAMES_TOKEN.search(c))
+    }
+    kept = [c for c in credentials if not (protected and isinstance(c, str) and named.get(c) == protected)]
+    _ENDED.update(token_id for token_id in named.values() if token_id != protected)
+    body["credentials"] = kept or ["not-a-token"]
 
 
 @schemathesis.hook

@@ -25,6 +25,7 @@ from devtools.events import proxy_event
 from devtools.openapi import DOCUMENT
 from shared.entry.runtime import Runtime
 from shared.http.models import RequestBody, TokenCreate, TokenRefresh, TokenRevoke, TokenVerify
+from shared.http.report_models import CredentialsReport
 from shared.services.tokens import IssuedToken
 from tests.conftest import APP, ORG, TOKENS_URL, LambdaContextStub, Result, call, handler, issue
 from tests.integration.test_api import assert_401, assert_422
@@ -98,12 +99,14 @@ BODY_MODELS: dict[str, type[RequestBody]] = {
     "revoke_token": TokenRevoke,
     "refresh_token": TokenRefresh,
     "verify_token": TokenVerify,
+    "report_leaked": CredentialsReport,
 }
 BODY_ENDPOINTS: list[tuple[str, str, str, bool]] = [
     ("create_token", "POST", TOKENS_URL, True),
     ("revoke_token", "DELETE", TOKENS_URL + "/0123456789abcdefghjkmnpqrs", True),
     ("refresh_token", "POST", TOKENS_URL + "/0123456789abcdefghjkmnpqrs/refresh", False),
     ("verify_token", "POST", VERIFY_URL, True),
+    ("report_leaked", "POST", "/v1/credentials/revoke", False),
 ]
 
 

@@ -303,3 +303,24 @@ def test_a_cascade_reaches_only_its_own_orgs_tokens(runtime: Runtime) -> None:
             if problem:
                 wrong.append(f"{caller_org} cascade {org}/{app}: want {want}, {problem}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_leak_report_revokes_only_the_tokens_whose_secrets_it_holds(runtime: Runtime) -> None:
+    """Issue 16: the report has no org, app or caller; a secret of any app ends exactly its own token,
+    of whichever org, and every other token of every app stays live. Each answer is the same."""
+    admins = {(org, app): mint_admin(runtime, org, app, ["*"]) for org, app in TARGETS}
+    bystanders = {target: _mint(runtime, admins[target], *target, "bystander") for target in TARGETS}
+    answers = set()
+    for target in TARGETS:
+        victim = _mint(runtime, admins[target], *target, "victim")
+        secret = victim.plaintext_token if target[1] == APPS[0] else victim.refresh_token_plaintext
+        result = call("report_leaked", "POST", "/v1/credentials/revoke", body={"credentials": [secret]})
+        answers.add((result.status, result.body))
+        org, app = target
+        for token in _tokens_of(runtime, org, app):
+            ended = token.token_id == victim.token.token_id
+            assert (token.revoked_reason == "reported_leaked") == ended, (target, token.name)
+            assert (token.revoked_at is not None) == ended, (target, token.name)
+    assert answers == {(202, '{"received":1}')}
+    for target, bystander in bystanders.items():
+        assert call("whoami", "GET", "/v1/whoami", token=bystander.plaintext_token).status == 200, target

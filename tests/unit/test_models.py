@@ -20,6 +20,7 @@ from shared.http.models import (
     TokenVerification,
     TokenVerify,
 )
+from shared.http.report_models import CredentialsReport
 from shared.http.token_models import TokenUpdate
 
 
@@ -144,7 +145,9 @@ def largest_valid_body(model: type[RequestBody]) -> int:
     return _largest(schema, schema.get("$defs", {})) + WHITESPACE_ALLOWANCE
 
 
-@pytest.mark.parametrize("model", [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify, TokenUpdate])
+@pytest.mark.parametrize(
+    "model", [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify, TokenUpdate, CredentialsReport]
+)
 def test_body_bound_is_the_largest_valid_body(model: type[RequestBody]) -> None:
     assert largest_valid_body(model) == model.MAX_BODY_BYTES
 

@@ -30,7 +30,7 @@ def test_it_passes_the_validator(document: dict[str, Any]) -> None:
 
 def test_every_operation_documents_its_statuses(document: dict[str, Any]) -> None:
     operations = [(path, method, op) for path, ops in document["paths"].items() for method, op in ops.items()]
-    assert len(operations) == 9
+    assert len(operations) == 10
     for path, method, operation in operations:
         statuses = set(operation["responses"])
         # Every route documents its size bound (413); list's is 0, since it takes no body.
@@ -40,6 +40,10 @@ def test_every_operation_documents_its_statuses(document: dict[str, Any]) -> Non
         if path.endswith("/refresh"):
             assert statuses == {"200", "401", "413", "422", "500", "503"}
             assert "security" not in operation  # the refresh token in the body is the credential
+        elif path == "/v1/credentials/revoke":
+            # No authentication, and one answer whatever the credentials: no 401, 403 or 404.
+            assert statuses == {"202", "413", "422", "500", "503"}
+            assert "security" not in operation
         elif path == "/v1/whoami":
             # Any valid token: no permission, so no 403; a caller with no token to show is a 404.
             assert statuses == {"200", "401", "404", "413", "422", "500", "503"}

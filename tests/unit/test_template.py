@@ -11,6 +11,15 @@ import pytest
 
 from devtools.table import ATTRIBUTE_DEFINITIONS, GLOBAL_SECONDARY_INDEXES, KEY_SCHEMA
 from devtools.template import Route, functions, load_template
+from shared.domain.lifecycle import (
+    CANARY_TRIPPED,
+    EXPIRING,
+    REFRESH_REUSE,
+    REPORTED_LEAKED,
+    SOURCE,
+    event_detail,
+)
+from shared.domain.records import LifecycleEvent, TokenRecord
 from shared.http.api import Operation
 from shared.http.authorizer import requirement_for, route_requirements
 from shared.http.catalog import OPERATIONS
@@ -222,3 +231,119 @@ def test_the_issue_15_functions_have_least_privilege(template: dict[str, Any]) -
         }
         log_group = template["Resources"][name.removesuffix("Function") + "LogGroup"]["Properties"]
         assert log_group["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{name}}}"}
+
+
+# ---------------------------------------------------------------- issue 16: leak reports and alerts
+
+ALERT_RULES = {
+    "AlertRefreshReuseRule": REFRESH_REUSE,
+    "AlertReportedLeakedRule": REPORTED_LEAKED,
+    "AlertCanaryTrippedRule": CANARY_TRIPPED,
+    "AlertExpiringRule": EXPIRING,
+}
+# What each event's producer adds to its detail (shared/services): the transformers may read it.
+_EVENT_EXTRA = {REPORTED_LEAKED: {"credential_kind": "access"}}
+
+
+def _sample_detail(detail_type: str) -> dict[str, Any]:
+    """An event as the publisher puts it on the bus (detail built by the real ``event_detail``)."""
+    token = TokenRecord(
+        token_id="t1",
+        org_id="acme",
+        app_id="billing",
+        name="ci deploys",
+        prefix="atok_t1",
+        owner_id="alice",
+        created_by_user_id="alice",
+        issued_at="2026-01-01T00:00:00Z",
+        expires_at="2026-02-01T00:00:00Z",
+    )
+    event = LifecycleEvent(
+        detail_type=detail_type,
+        org_id="acme",
+        app_id="billing",
+        token_id="t1",
+        occurred_at="2026-01-20T00:00:00Z",
+        extra=_EVENT_EXTRA.get(detail_type, {}),
+    )
+    return {"source": SOURCE, "detail-type": detail_type, "detail": event_detail(event, token)}
+
+
+def _resolve(path: str, document: dict[str, Any]) -> Any:
+    value: Any = document
+    for part in path.removeprefix("$.").split("."):
+        assert isinstance(value, dict) and part in value, f"{path} is not in the event"
+        value = value[part]
+    return value
+
+
+def test_the_alerts_exist_only_with_an_alert_email(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["AlertEmail"]
+    assert parameter["Default"] == ""
+    assert template["Conditions"]["AlertsEnabled"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlertEmail"}, ""]}]
+    }
+    alerting = {
+        name
+        for name, resource in template["Resources"].items()
+        if resource["Type"].startswith(("AWS::SNS::", "AWS::Events::Rule", "AWS::KMS::"))
+    }
+    assert alerting == {"AlertKey", "AlertTopic", "AlertEmailSubscription", "AlertTopicPolicy", *ALERT_RULES}
+    for name in alerting:
+        assert template["Resources"][name]["Condition"] == "AlertsEnabled", name
+    subscription = template["Resources"]["AlertEmailSubscription"]["Properties"]
+    assert subscription == {
+        "TopicArn": {"Ref": "AlertTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlertEmail"},
+    }
+    assert template["Resources"]["AlertTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "AlertKey"}
+
+
+def test_the_alert_rules_name_the_real_events_and_read_only_what_they_hold(template: dict[str, Any]) -> None:
+    for name, detail_type in ALERT_RULES.items():
+        properties = template["Resources"][name]["Properties"]
+        assert properties["EventBusName"] == {"Ref": "EventBusName"}
+        assert properties["EventPattern"] == {"source": [SOURCE], "detail-type": [detail_type]}
+        [target] = properties["Targets"]
+        assert target["Arn"] == {"Ref": "AlertTopic"}
+        transformer = target["InputTransformer"]
+        sample = _sample_detail(detail_type)
+        for key, path in transformer["InputPathsMap"].items():
+            assert _resolve(path, sample) is not None, (name, key)
+        placeholders = set(re.findall(r"<(\w+)>", transformer["InputTemplate"]))
+        assert placeholders == set(transformer["InputPathsMap"]), name
+        assert transformer["InputTemplate"].startswith('"') and transformer["InputTemplate"].endswith('"')
+
+
+def test_only_the_alert_rules_may_publish_to_the_topic(template: dict[str, Any]) -> None:
+    [statement] = template["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+    assert statement["Resource"] == {"Ref": "AlertTopic"}
+    sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sources == [{"Fn::GetAtt": [name, "Arn"]} for name in ALERT_RULES]
+    key_statements = template["Resources"]["AlertKey"]["Properties"]["KeyPolicy"]["Statement"]
+    [events] = [s for s in key_statements if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert set(events["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
+
+
+def test_the_leak_report_is_throttled_and_least_privileged(template: dict[str, Any]) -> None:
+    """Unauthenticated: the stage throttle for its one route is what bounds what anyone can make it spend."""
+    [setting] = template["Resources"]["AppTokensApi"]["Properties"]["MethodSettings"]
+    assert setting == {
+        "ResourcePath": "/~1v1~1credentials~1revoke",
+        "HttpMethod": "POST",
+        "ThrottlingRateLimit": {"Ref": "LeakReportRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "LeakReportBurstLimit"},
+    }
+    assert template["Parameters"]["LeakReportRateLimit"]["Default"] == 10
+    assert template["Parameters"]["LeakReportBurstLimit"]["Default"] == 20
+    # Read the credential; the revoke transaction updates two items and puts events and entries.
+    assert _table_actions(template, "ReportLeakedFunction") == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:PutItem",
+    }
+    [route] = functions(template)["ReportLeakedFunction"].routes
+    assert (route.method, route.path, route.authorizer) == ("POST", "/v1/credentials/revoke", None)

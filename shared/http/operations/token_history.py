@@ -24,7 +24,8 @@ TOKEN_HISTORY = Operation(name="token_history", permission="app_tokens:list", ro
     operation_id="getAppTokenHistory",
     description="The token's history, newest first, one page at a time (one Query a page). Each event "
     "has its `type` (`created`, `updated`, `disabled`, `enabled`, `rotated`, `revoked`, `expired`, "
-    "`refresh_reuse_detected`), `occurred_at`, the `actor` (the calling token and its user; null for "
+    "`refresh_reuse_detected`, `reported_leaked`), `occurred_at`, the `actor` (the calling token and "
+    "its user; null for "
     "the service itself) and `changes` (each changed field with its old and new value, never a secret; "
     "empty for an event that changed no field). Kept as long as the token's record. "
     f"Needs `{TOKEN_HISTORY.permission}`.",
