@@ -5,6 +5,7 @@ from shared.http.operations.get_token import GET_TOKEN
 from shared.http.operations.list_tokens import LIST_TOKENS
 from shared.http.operations.refresh_token import REFRESH_TOKEN
 from shared.http.operations.revoke_token import REVOKE_TOKEN
+from shared.http.operations.rotate_token import ROTATE_TOKEN
 from shared.http.operations.token_history import TOKEN_HISTORY
 from shared.http.operations.update_token import UPDATE_TOKEN
 from shared.http.operations.verify_token import VERIFY_TOKEN
@@ -20,6 +21,7 @@ OPERATIONS = (
     GET_TOKEN,
     UPDATE_TOKEN,
     TOKEN_HISTORY,
+    ROTATE_TOKEN,
 )
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "OPERATIONS",
     "REFRESH_TOKEN",
     "REVOKE_TOKEN",
+    "ROTATE_TOKEN",
     "TOKEN_HISTORY",
     "UPDATE_TOKEN",
     "VERIFY_TOKEN",
