@@ -20,7 +20,7 @@ from shared.http.models import (
     TokenVerification,
     TokenVerify,
 )
-from shared.http.token_models import TokenUpdate
+from shared.http.token_models import TokenRotate, TokenUpdate
 
 
 def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
@@ -144,7 +144,9 @@ def largest_valid_body(model: type[RequestBody]) -> int:
     return _largest(schema, schema.get("$defs", {})) + WHITESPACE_ALLOWANCE
 
 
-@pytest.mark.parametrize("model", [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify, TokenUpdate])
+@pytest.mark.parametrize(
+    "model", [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify, TokenUpdate, TokenRotate]
+)
 def test_body_bound_is_the_largest_valid_body(model: type[RequestBody]) -> None:
     assert largest_valid_body(model) == model.MAX_BODY_BYTES
 
