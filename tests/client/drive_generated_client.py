@@ -276,7 +276,9 @@ class Driver:
         def rerolled() -> str:
             return str(created["rerolled"].token.token_id)
 
-        def rotate(body: Any, client: Callable[[], AuthenticatedClient] = lambda: admin) -> Callable[[], Response[Any]]:
+        def rotate(
+            body: Any, client: Callable[[], AuthenticatedClient] = lambda: admin
+        ) -> Callable[[], Response[Any]]:
             return lambda: rotate_app_token.sync_detailed(ORG, APP, rerolled(), client=client(), body=body)
 
         def update(

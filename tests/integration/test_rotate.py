@@ -134,7 +134,7 @@ def test_rotating_again_inside_a_grace_ends_the_earlier_secret_at_once(
 
 
 def test_a_refresh_ends_the_grace_and_is_no_retry_of_the_rotation(
-    runtime: Runtime, admin: IssuedToken, clock: FakeClock
+    runtime: Runtime, repository: DynamoDBTokenRepository, admin: IssuedToken, clock: FakeClock
 ) -> None:
     issued = create(admin, permissions=["app_tokens:list"])
     token_id = issued["token"]["token_id"]
@@ -150,11 +150,11 @@ def test_a_refresh_ends_the_grace_and_is_no_retry_of_the_rotation(
     assert_401(listed(rotated["plaintext_token"]))
     assert details(admin, token_id)["previous_secret_expires_at"] is None
     assert listed(again.json()["plaintext_token"]).status == 200
-    assert_invariants(table_items(runtime.repository.client))
+    assert_invariants(table_items(repository.client))
 
 
 def test_the_rotation_is_in_the_history_and_an_event_with_the_grace_end(
-    runtime: Runtime, admin: IssuedToken, clock: FakeClock
+    runtime: Runtime, repository: DynamoDBTokenRepository, admin: IssuedToken, clock: FakeClock
 ) -> None:
     token_id = create(admin)["token"]["token_id"]
     clock.advance(minutes=1)
@@ -165,7 +165,7 @@ def test_the_rotation_is_in_the_history_and_an_event_with_the_grace_end(
     assert newest["type"] == "rotated" and newest["occurred_at"] == to_iso(clock.now)
     assert newest["actor"] == {"token_id": admin.token.token_id, "user_id": admin.token.owner_id}
     assert newest["changes"] == [{"field": "previous_secret_expires_at", "old": None, "new": ends}]
-    items = table_items(runtime.repository.client)
+    items = table_items(repository.client)
     assert count_events(items, ROTATED, token_id) == 1
     [event] = [i for i in items if i.get("detail_type", {}).get("S") == ROTATED]
     assert json.loads(event["extra"]["S"]) == {"previous_secret_expires_at": ends}
@@ -211,22 +211,23 @@ def test_rotation_needs_its_permission_and_a_grace_in_range(admin: IssuedToken) 
 
 
 def test_a_rotation_that_lost_the_race_is_a_409_and_writes_nothing(
-    runtime: Runtime, admin: IssuedToken, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, repository: DynamoDBTokenRepository, admin: IssuedToken, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token_id = create(admin)["token"]["token_id"]
-    stale = runtime.repository.get_credential(token_id)
+    stale = repository.get_credential(token_id)
     assert rotate(admin, token_id).status == 200  # the winner lands between the loser's read and write
-    before = table_items(runtime.repository.client)
-    monkeypatch.setattr(runtime.repository, "get_credential", lambda _: stale)
+    before = table_items(repository.client)
+    monkeypatch.setattr(repository, "get_credential", lambda _: stale)
     with pytest.raises(Conflict):
         rotate_token(runtime, admin.token, TokenKey(ORG, APP, token_id), timedelta(seconds=GRACE))
-    assert table_items(runtime.repository.client) == before
+    assert table_items(repository.client) == before
 
 
 def test_concurrent_rotations_never_both_win_one_read(
     runtime: Runtime, admin: IssuedToken, race_client: Any
 ) -> None:
-    runtime.repository = DynamoDBTokenRepository(runtime.settings.table_name, cast(Any, race_client))
+    repository = DynamoDBTokenRepository(runtime.settings.table_name, cast(Any, race_client))
+    runtime.repository = repository
     issued = create(admin, permissions=["app_tokens:list"])
     token_id, original = issued["token"]["token_id"], issued["plaintext_token"]
     barrier = threading.Barrier(4)
@@ -242,6 +243,6 @@ def test_concurrent_rotations_never_both_win_one_read(
     # credential cannot both land. Either way: one event per win, and exactly two secrets work
     # (the current one and ONE previous), never the secrets of two winners of one read.
     assert won and {r.status for r in results} <= {200, 409}
-    assert count_events(table_items(runtime.repository.client), ROTATED, token_id) == len(won)
+    assert count_events(table_items(repository.client), ROTATED, token_id) == len(won)
     working = [s for s in [original, *won] if listed(s).status == 200]
     assert len(working) == 2, (len(won), len(working))
