@@ -113,7 +113,8 @@ def _add_links(paths: dict[str, Any]) -> None:
     """OpenAPI links from the responses that hand out a token to what can be done with it next.
 
     They tell a client (and a stateful fuzzer) that the ``token_id`` and secrets of a create or
-    refresh response feed revoke, refresh, verify, get, update and history on the same org and app.
+    refresh response feed revoke, refresh, verify, get, update, history and rotate on the same org
+    and app.
     """
 
     def operation_id(path: str, method: str) -> str:
@@ -125,6 +126,7 @@ def _add_links(paths: dict[str, Any]) -> None:
     history = operation_id(_TOKENS + "/{token_id}/history", "get")
     refresh = operation_id(_TOKENS + "/{token_id}/refresh", "post")
     verify = operation_id(_TOKENS + "/verify", "post")
+    rotate = operation_id(_TOKENS + "/{token_id}/rotate", "post")
     this_token = {**_SAME_APP, "token_id": "$response.body#/token/token_id"}
     links = {
         "RevokeIt": {"operationId": revoke, "parameters": this_token},
@@ -141,6 +143,7 @@ def _add_links(paths: dict[str, Any]) -> None:
             "parameters": _SAME_APP,
             "requestBody": {"token": "$response.body#/plaintext_token"},
         },
+        "RotateIt": {"operationId": rotate, "parameters": this_token},
     }
     paths[_TOKENS]["post"]["responses"]["201"]["links"] = links
     paths[_TOKENS]["get"]["responses"]["200"]["links"] = {
@@ -150,6 +153,7 @@ def _add_links(paths: dict[str, Any]) -> None:
         }
     }
     paths[_TOKENS + "/{token_id}/refresh"]["post"]["responses"]["200"]["links"] = links
+    paths[_TOKENS + "/{token_id}/rotate"]["post"]["responses"]["200"]["links"] = links
     paths[_TOKENS + "/{token_id}/history"]["get"]["responses"]["200"]["links"] = {
         "NextPage": {
             "operationId": history,
@@ -180,6 +184,7 @@ _BODY_EXAMPLES = {
     ("/v1/credentials/revoke", "post"): {
         "credentials": ["atok_1k1c0z5r88ffbydmt9be37zjsa_1RqDcTXHwc8angZrFZhC4jjromJYuuhTGbXlh4L3BLA1pK7wM"]
     },
+    (_TOKENS + "/{token_id}/rotate", "post"): {"expire_current_in_seconds": 3600},
 }
 
 

@@ -28,7 +28,7 @@ import pytest
 from shared.domain.crypto import SecretHasher
 from shared.services import tokens as services
 
-HASH_ATTRIBUTES = {"access_hash", "refresh_hash", "previous_refresh_hashes"}
+HASH_ATTRIBUTES = {"access_hash", "refresh_hash", "previous_refresh_hashes", "previous_access_hash"}
 
 
 @dataclass

@@ -16,7 +16,16 @@ StatusFilter = Literal["active", "disabled", "expired", "revoked"]
 # Stored facts that are not fields of the seed's AppToken: the API shows every other field.
 # Issue 15's facts (rotated_at, disabled_at, updated_at) are shown only in ``details``; the
 # revision is the edit counter an update is conditioned on (never shown).
-PRIVATE_FIELDS = ("app_id", "created_by_token_id", "rotated_at", "disabled_at", "updated_at", "revision")
+PRIVATE_FIELDS = (
+    "app_id",
+    "created_by_token_id",
+    "rotated_at",
+    "disabled_at",
+    "updated_at",
+    "revision",
+    # Issue 16 (rotation with a grace period): shown as ``details.previous_secret_expires_at``.
+    "previous_access_expires_at",
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,9 @@ class TokenRecord:
     disabled_at: str | None = None
     updated_at: str | None = None
     revision: int | None = None
+    # Issue 16: until when (strictly before) the access secret that the last rotation replaced
+    # still authenticates; None when no rotation left a grace. Past that moment it is inert.
+    previous_access_expires_at: str | None = None
 
     def public_fields(self) -> dict[str, Any]:
         """The seed's fields of the token (``app_id`` and the lineage are not among them), by name."""
@@ -132,6 +144,9 @@ class Credential:
     previous_refresh_hashes: list[str] = field(default_factory=list, repr=False)
     bucket: Bucket | None = None
     rotated_at: str | None = None
+    # Issue 16: the hash of the access secret a rotation with a grace replaced (at most one); it
+    # authenticates strictly before ``token.previous_access_expires_at``.
+    previous_access_hash: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ class TokenDetails:
     created_by_token_id: str | None
     rotated_at: str | None
     updated_at: str | None
+    # Issue 16: when the access secret replaced by the last rotation stops working; None when no
+    # grace is running (none was given, it has passed, or a refresh ended it).
+    previous_secret_expires_at: str | None = None
 
 
 def token_status(record: TokenRecord, now_iso: str) -> TokenStatus:
@@ -52,4 +55,11 @@ def token_details(record: TokenRecord, now_iso: str) -> TokenDetails:
         created_by_token_id=record.created_by_token_id,
         rotated_at=record.rotated_at,
         updated_at=record.updated_at,
+        previous_secret_expires_at=grace_end(record, now_iso),
     )
+
+
+def grace_end(record: TokenRecord, now_iso: str) -> str | None:
+    """When the previous access secret stops working, if it still works at ``now_iso`` (strictly before)."""
+    end = record.previous_access_expires_at
+    return end if end is not None and now_iso < end else None

@@ -6,6 +6,7 @@ from shared.http.operations.list_tokens import LIST_TOKENS
 from shared.http.operations.refresh_token import REFRESH_TOKEN
 from shared.http.operations.report_leaked import REPORT_LEAKED
 from shared.http.operations.revoke_token import REVOKE_TOKEN
+from shared.http.operations.rotate_token import ROTATE_TOKEN
 from shared.http.operations.token_history import TOKEN_HISTORY
 from shared.http.operations.update_token import UPDATE_TOKEN
 from shared.http.operations.verify_token import VERIFY_TOKEN
@@ -22,6 +23,7 @@ OPERATIONS = (
     UPDATE_TOKEN,
     TOKEN_HISTORY,
     REPORT_LEAKED,
+    ROTATE_TOKEN,
 )
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "REFRESH_TOKEN",
     "REPORT_LEAKED",
     "REVOKE_TOKEN",
+    "ROTATE_TOKEN",
     "TOKEN_HISTORY",
     "UPDATE_TOKEN",
     "VERIFY_TOKEN",

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Stri
 from pydantic_core import PydanticCustomError
 
 from shared.domain.lifecycle import SERVICE_REVOKE_REASONS
+from shared.services.rotation import MAX_GRACE_SECONDS
 
 # A field that holds a plaintext secret stays out of the model's repr: libraries print models
 # in their debug logs (Powertools' event handler prints every route's arguments when
@@ -187,3 +188,7 @@ _REQUEST_PATH = r"^/[^?#\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\
 
 
 RequestPath = Annotated[str, StringConstraints(strict=True, max_length=2048, pattern=_REQUEST_PATH)]
+
+
+# Issue 16: how long a rotated-away access secret keeps working (0: it ends at the rotation).
+GraceSeconds = Annotated[int, Field(strict=True, ge=0, le=MAX_GRACE_SECONDS), BeforeValidator(_integral)]

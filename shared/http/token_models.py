@@ -17,6 +17,7 @@ from shared.domain.status import TokenDetails, TokenStatus
 from shared.http.fields import (
     Description,
     ExpiresAt,
+    GraceSeconds,
     RateLimitBurst,
     RateLimitRps,
     Timestamp,
@@ -33,6 +34,7 @@ __all__ = [
     "TokenDetailsPublic",
     "TokenHistoryPublic",
     "TokenRead",
+    "TokenRotate",
     "TokenUpdate",
     "WhoAmI",
     "history_public",
@@ -98,6 +100,14 @@ class TokenUpdate(RequestBody):
         return TokenChange(values={k: tuple(v) if isinstance(v, list) else v for k, v in given.items()})
 
 
+class TokenRotate(RequestBody):
+    """The optional body of Rotate App Token (issue 16): how long the current access secret lives on."""
+
+    MAX_BODY_BYTES = 65_865
+
+    expire_current_in_seconds: GraceSeconds = 0
+
+
 class TokenDetailsPublic(ApiModel):
     """What the service knows of a token beyond the seed's AppToken; only in the new endpoints."""
 
@@ -106,6 +116,8 @@ class TokenDetailsPublic(ApiModel):
     created_by_token_id: str | None
     rotated_at: Timestamp | None
     updated_at: Timestamp | None
+    # Issue 16: when the access secret the last rotation replaced stops working; null when no grace runs.
+    previous_secret_expires_at: Timestamp | None
 
 
 class TokenRead(ApiModel):

@@ -19,6 +19,7 @@ from shared.domain.lifecycle import REPORTED_LEAKED, REPORTED_LEAKED_REASON, REV
 from shared.domain.records import Credential
 from shared.services.deps import Deps, purge_epoch
 from shared.services.events import Provenance, token_event
+from shared.services.verification import secret_matches
 from shared.storage.repository import TokenKey, TokenMissing
 
 # The ``credential_kind`` of an App Token Reported Leaked event: the kinds that matched, by name.
@@ -50,12 +51,20 @@ def well_formed_by_token(presented: Iterable[str]) -> dict[str, list[ParsedSecre
 def _matching_kinds(deps: Deps, credential: Credential, secrets: list[ParsedSecret]) -> list[str]:
     """The kinds of the token's *current* secrets among ``secrets``.
 
-    Only the current ones: a refresh token already rotated away opens nothing (presenting it to
+    Only the current ones (and the access secret a rotation replaced, while its grace runs, since
+    it still works): a refresh token already rotated away opens nothing (presenting it to
     the refresh route is reuse, which revokes the token anyway), and revoking on it would let
     anyone holding an old, dead secret end a token that no longer depends on it.
     """
-    stored = {SecretKind.ACCESS: credential.access_hash, SecretKind.REFRESH: credential.refresh_hash}
-    kinds = {s.kind for s in secrets if deps.hasher.matches(s.plaintext, stored[s.kind])}
+
+    def opens(secret: ParsedSecret) -> bool:
+        if secret.kind is SecretKind.ACCESS:
+            # What verification accepts: the access secret, or the one a rotation replaced while
+            # its grace runs (it still opens every door until then, so it is as leaked).
+            return secret_matches(deps, secret.plaintext, credential)
+        return deps.hasher.matches(secret.plaintext, credential.refresh_hash)
+
+    kinds = {secret.kind for secret in secrets if opens(secret)}
     return [_KIND_NAMES[kind] for kind in SecretKind if kind in kinds]
 
 

@@ -119,6 +119,11 @@ def _new_secrets(token_id: str, hasher: SecretHasher) -> tuple[str, str, str, st
     return access, refresh, hasher.hash(access), hasher.hash(refresh)
 
 
+def mint_secrets(token_id: str, hasher: SecretHasher) -> tuple[str, str, str, str]:
+    """:func:`_new_secrets` for the other use cases that mint (rotation, ``shared.services.rotation``)."""
+    return _new_secrets(token_id, hasher)
+
+
 def mint_token(deps: Deps, minting: Minting) -> IssuedToken:
     """Generate the secrets, store their hashes with the record, and hand the plaintexts back once."""
     spec, issued_at = minting.spec, minting.issued_at
@@ -283,6 +288,10 @@ def _grace_retry_start(
     ``None`` for anything else.
     """
     if not credential.previous_refresh_hashes or credential.rotated_at is None:
+        return None
+    if credential.token.previous_access_expires_at is not None:
+        # The last rotation was the management API's (issue 16; a refresh removes the mark): the
+        # refresh token it replaced is not a retry, and this window is not a refresh's.
         return None
     if now >= datetime.fromisoformat(credential.rotated_at) + grace:
         return None

@@ -19,7 +19,7 @@ from shared.domain.crypto import SecretKind, parse_secret
 from shared.domain.permissions import bucket_size, has_permission
 from shared.domain.records import Credential, TokenRecord
 from shared.domain.restrictions import REQUEST_FIELDS, RESTRICTIONS, Match
-from shared.domain.status import TokenStatus, token_status
+from shared.domain.status import TokenStatus, grace_end, token_status
 from shared.services.deps import VerifyDeps
 from shared.storage.repository import TokenRepository
 
@@ -184,6 +184,20 @@ def record_use(deps: VerifyDeps, token: TokenRecord) -> bool:
     return deps.repository.record_use(token, to_iso(now), not_since)
 
 
+def secret_matches(deps: VerifyDeps, plaintext: str, credential: Credential) -> bool:
+    """Whether ``plaintext`` is the token's access secret, or the one its last rotation replaced
+    while that one's grace runs (strictly before its end, on the injected clock: at the end it fails).
+
+    Still the one read: the previous hash and its end are on the credential item (issue 16).
+    """
+    if deps.hasher.matches(plaintext, credential.access_hash):
+        return True
+    previous = credential.previous_access_hash
+    if previous is None or grace_end(credential.token, to_iso(deps.clock())) is None:
+        return False
+    return deps.hasher.matches(plaintext, previous)
+
+
 def _identify(
     deps: VerifyDeps, presented: str, org_id: str | None, app_id: str | None
 ) -> Credential | VerifyCode:
@@ -192,7 +206,7 @@ def _identify(
     if parsed is None or parsed.kind is not SecretKind.ACCESS:
         return VerifyCode.MALFORMED
     credential = deps.repository.get_credential(parsed.token_id)
-    if credential is None or not deps.hasher.matches(parsed.plaintext, credential.access_hash):
+    if credential is None or not secret_matches(deps, parsed.plaintext, credential):
         return VerifyCode.NOT_FOUND
     token = credential.token
     if (org_id is not None and token.org_id != org_id) or (app_id is not None and token.app_id != app_id):

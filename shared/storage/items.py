@@ -15,7 +15,8 @@ rather than stored as NULL, so that ``attribute_not_exists`` works on them.
   lists of ``shared.domain.restrictions.RESTRICTIONS`` (``L``); ``rate_limit_rps``
   and ``rate_limit_burst`` (``N``)), and then, as the token lives:
   ``last_used_at`` (at most once a minute), ``rotated_at`` (the last rotation),
-  ``updated_at`` and ``revision`` (``N``, counts the edits; an edit is conditioned
+  ``previous_access_expires_at`` (issue 16: the grace end of the access secret the
+  last rotation replaced), ``updated_at`` and ``revision`` (``N``, counts the edits; an edit is conditioned
   on it), ``disabled_at`` (while disabled; enabling removes it),
   ``revoked_at`` and ``revoked_reason`` (revocation), ``expiring_notified_at``
   (the expiry warning went out), ``purge_at`` (``N``, the TTL: set on
@@ -31,9 +32,12 @@ rather than stored as NULL, so that ``attribute_not_exists`` works on them.
   rotated-away refresh hashes, for reuse detection; the last is the immediately
   previous one), ``rotated_at`` (when that one was rotated away), and the rate
   limit's bucket ``bucket_level``, ``bucket_at`` (epoch milliseconds) and
-  ``bucket_version`` (all ``N``, written under a version condition). The token
+  ``bucket_version`` (all ``N``, written under a version condition); issue 16's
+  ``previous_access_hash`` (the access secret a rotation with a grace replaced, at
+  most one) beside the record's ``previous_access_expires_at`` (its end, on both
+  items; a refresh or a rotation without a grace removes both). The token
   id inside a presented secret finds it with one strongly consistent GetItem.
-  Expiry removes the three hash attributes (nothing authenticates again) and
+  Expiry removes the hash attributes (nothing authenticates again) and
   sets ``purge_at``; revocation sets ``revoked_at``, ``revoked_reason`` and
   ``purge_at`` here too.
 - ``TOKEN#<parent_id>`` / ``CHILD#<child_id>``: a link from a token to a token
@@ -210,6 +214,7 @@ def credential_from_item(item: Mapping[str, Any]) -> Credential | None:
         ],
         bucket=bucket_from_item(item),
         rotated_at=item["rotated_at"]["S"] if "rotated_at" in item else None,
+        previous_access_hash=item["previous_access_hash"]["S"] if "previous_access_hash" in item else None,
     )
 
 

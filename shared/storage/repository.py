@@ -34,6 +34,7 @@ __all__ = [
     "HistoryItems",
     "IndexPage",
     "ListQuery",
+    "Reroll",
     "RevokeOutcome",
     "Rotation",
     "TokenEdit",
@@ -99,6 +100,18 @@ class Rotation:
     # The immediately previous hash last; which hash counts as previous is the use case's rule.
     previous_refresh_hashes: Sequence[str] = field(repr=False)
     rotated_at: str
+
+
+@dataclass(frozen=True)
+class Reroll:
+    """A rotation by the management API (issue 16): new secret hashes, and the replaced access hash
+    kept until ``previous_access_expires_at`` (``None``: not kept; the end is stored all the same)."""
+
+    new_access_hash: str = field(repr=False)
+    new_refresh_hash: str = field(repr=False)
+    previous_access_hash: str | None = field(repr=False)
+    rotated_at: str
+    previous_access_expires_at: str
 
 
 @dataclass(frozen=True)
@@ -178,6 +191,16 @@ class TokenRepository(Protocol):
         ``rotation.previous_refresh_hashes`` (the immediately previous last) and
         ``rotation.rotated_at`` (when that one was rotated away) are stored as given: which
         hash counts as previous is the use case's rule.
+        """
+
+    def reroll_secrets(
+        self, credential: Credential, reroll: Reroll, events: Sequence[LifecycleEvent] = ()
+    ) -> bool:
+        """Replace both secrets if both hashes are still ``credential``'s and the token is live and
+        enabled; else ``False``, nothing written. One transaction with the events (issue 16).
+
+        The replaced access hash becomes the one previous hash (any earlier one is overwritten);
+        the refresh hashes kept for reuse detection stay as they are.
         """
 
     def update_token(self, edit: TokenEdit) -> bool:

@@ -47,6 +47,7 @@ from app_tokens_client.api.app_tokens import (
     refresh_app_token,
     revoke_app_token,
     revoke_leaked_credentials,
+    rotate_app_token,
     update_app_token,
     verify_app_token,
     who_am_i,
@@ -63,6 +64,8 @@ NOT_REACHABLE_ANYWHERE = {
 NOT_REACHABLE = {
     ("updateAppToken", "409"): "a concurrent edit between the update's read and its conditional write, "
     "inside one request: no sequence of requests makes that race happen deterministically",
+    ("rotateAppToken", "409"): "a concurrent rotation, refresh or edit between the rotation's read and its "
+    "conditional write, inside one request: no sequence of requests makes that race happen deterministically",
     ("whoAmI", "404"): "only a caller vouched for by a trusted JWT authorizer has no token to show; "
     "app-tokens serve trusts none, and a request cannot carry an authorizer's context",
     ("whoAmI", "422"): "no parameter, and any body is a 413 before it is parsed (max_bytes 0): "
@@ -273,6 +276,14 @@ class Driver:
         def subject() -> str:
             return str(created["subject"].token.token_id)
 
+        def rerolled() -> str:
+            return str(created["rerolled"].token.token_id)
+
+        def rotate(
+            body: Any, client: Callable[[], AuthenticatedClient] = lambda: admin
+        ) -> Callable[[], Response[Any]]:
+            return lambda: rotate_app_token.sync_detailed(ORG, APP, rerolled(), client=client(), body=body)
+
         def update(
             body: models.TokenUpdate,
             token_id: Callable[[], str] = subject,
@@ -305,6 +316,8 @@ class Driver:
                  lambda: create("bare", [])),
             Case("createAppToken", "201", "admin creates a token to read, update, disable and trace",
                  lambda: create("subject", lister, scopes=["deploy", "read"])),
+            Case("createAppToken", "201", "admin creates a token to rotate",
+                 lambda: create("rerolled", lister)),
             Case("createAppToken", "401", "no credential",
                  lambda: create_app_token.sync_detailed(ORG, APP, client=bad_token(), body=no_name)),
             Case("createAppToken", "403", "a token without app_tokens:create",
@@ -411,6 +424,27 @@ class Driver:
                  with_a_body(get_app_token_history, ORG, APP, subject)),
             Case("getAppTokenHistory", "422", "limit 0",
                  lambda: get_app_token_history.sync_detailed(ORG, APP, subject(), client=admin, limit=0)),
+            Case("rotateAppToken", "200", "admin rotates a token, its old secret kept for an hour",
+                 rotate(models.TokenRotate(expire_current_in_seconds=3600))),
+            Case("listAppTokens", "200", "the rotated token's old secret, within its grace",
+                 lambda: list_app_tokens.sync_detailed(ORG, APP, client=as_token("rerolled"))),
+            Case("getAppToken", "200", "admin reads the rotated token (details.previous_secret_expires_at)",
+                 lambda: get_app_token.sync_detailed(ORG, APP, rerolled(), client=admin)),
+            Case("rotateAppToken", "200", "no body at all (no grace: the previous secret ends now)",
+                 rotate(UNSET)),
+            Case("listAppTokens", "401", "the rotated token's old secret, after a rotation without a grace",
+                 lambda: list_app_tokens.sync_detailed(ORG, APP, client=as_token("rerolled"))),
+            Case("rotateAppToken", "401", "a malformed credential",
+                 rotate(models.TokenRotate(), client=bad_token)),
+            Case("rotateAppToken", "403", "a token without app_tokens:rotate",
+                 rotate(models.TokenRotate(), client=lambda: as_token("lister"))),
+            Case("rotateAppToken", "404", "a token id that does not exist",
+                 lambda: rotate_app_token.sync_detailed(ORG, APP, UNKNOWN_TOKEN_ID, client=admin,
+                                                        body=models.TokenRotate())),
+            Case("rotateAppToken", "413", "a body longer than the largest valid one",
+                 with_a_body(rotate_app_token, ORG, APP, rerolled)),
+            Case("rotateAppToken", "422", "a grace longer than a week",
+                 rotate(models.TokenRotate(expire_current_in_seconds=604_801))),
             Case("refreshAppToken", "200", "the create's refresh token",
                  refresh_with(lambda: str(created["rotating"].refresh_token_plaintext))),
             Case("refreshAppToken", "401", "a refresh token of another token",

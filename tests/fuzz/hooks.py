@@ -33,6 +33,11 @@ credential of the admin token's id from a report's body (an empty list left beco
 that is no token, still a 202); the tokens of the other credentials a report names may be
 revoked, so they join the ended ones.
 
+Rotate (issue 16) is kept off the run's credential the same way (a rotation without a grace
+ends the admin token's secret at once) and off tokens the run ended or disabled (a documented
+422): it goes to a live, enabled token this run created, whose new refresh token then replaces
+the one kept for the refresh example.
+
 And one makes the document's refresh example real: it names a token (``_EXAMPLE_TOKEN_ID``) that
 no server holds, so it is sent for a token this run created, with that token's refresh token,
 as a reader trying the example would. With nine operations sharing the stateful phase's time,
@@ -73,6 +78,8 @@ _ENDED: set[str] = set()
 _CREATED: list[str] = []
 # Their refresh tokens, until a refresh uses them.
 _REFRESH_TOKENS: dict[str, str] = {}
+# Tokens an update of this run disabled (and did not enable again): never rotated.
+_DISABLED: set[str] = set()
 # The token id and refresh token of the document's refresh example (devtools.openapi): no server
 # holds them. Only that exact example is made real; any other body is sent as generated.
 _EXAMPLE_TOKEN_ID = "1k1c0z5r88ffbydmt9be37zjsa"
@@ -222,6 +229,9 @@ def before_call(
     if method == "PATCH" and (ours or token_id in _ENDED):
         live = [created for created in _CREATED if created not in _ENDED]
         case.path_parameters["token_id"] = live[-1] if live else _NOBODY
+    elif method == "POST" and operation.path.endswith("/rotate") and (ours or token_id in _ENDED | _DISABLED):
+        live = [created for created in _CREATED if created not in _ENDED | _DISABLED]
+        case.path_parameters["token_id"] = live[-1] if live else _NOBODY
     elif method == "DELETE" and ours:
         case.path_parameters["token_id"] = _NOBODY
     elif method == "DELETE" or refresh:
@@ -244,8 +254,19 @@ def _keep_own_credential_out_of_report(body: Any) -> None:
 
 @schemathesis.hook
 def after_call(context: schemathesis.HookContext, case: schemathesis.Case[Any], response: Any) -> None:
-    """Keep the id and refresh token of each token this run created, for ``before_call``."""
+    """Keep the id and refresh token of each token this run created, for ``before_call``; and which
+    of them an update disabled, and the refresh token a rotation handed out."""
     operation = context.operation
+    if operation is None or response.status_code != 200:
+        pass
+    elif str(operation.method).upper() == "PATCH":
+        updated = json.loads(response.content)
+        token_id = updated["token"]["token_id"]
+        (_DISABLED.discard if updated["details"]["enabled"] else _DISABLED.add)(token_id)
+    elif operation.path.endswith("/rotate"):
+        rotated = json.loads(response.content)
+        if rotated["token"]["token_id"] in _REFRESH_TOKENS:
+            _REFRESH_TOKENS[rotated["token"]["token_id"]] = rotated["refresh_token_plaintext"]
     if operation is None or str(operation.method).upper() != "POST" or not operation.path.endswith("/tokens"):
         return
     if response.status_code == 201:

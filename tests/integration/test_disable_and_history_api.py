@@ -75,6 +75,7 @@ def test_disable_takes_effect_on_the_next_request_and_enable_restores(
         "created_by_token_id": admin.token.token_id,
         "rotated_at": None,
         "updated_at": None,
+        "previous_secret_expires_at": None,
     }
     assert (
         disabled["token"]["revoked_at"] is None

@@ -3,7 +3,7 @@
 Two orgs with two apps each (the second org reuses the first's app ids, so an app id alone
 never identifies an app); in each org a token with each permission set, plus a revoked and
 an expired one. Every caller tries list, create, revoke and verify on each of the four apps,
-get, update and history on a token of each app at each app's path (a token of the org's other
+get, update, history and rotate on a token of each app at each app's path (a token of the org's other
 app at this app's path is another app's token: a 404), and whoami; every app's refresh token is
 presented at every app's refresh route.
 
@@ -38,6 +38,7 @@ PERMISSION_SETS: list[list[str]] = [
     ["app_tokens:verify"],
     ["app_tokens:list", "app_tokens:revoke"],
     ["app_tokens:update"],
+    ["app_tokens:rotate"],
     ["other:*"],
     [],
 ]
@@ -49,9 +50,10 @@ NEEDS = {
     "get": "app_tokens:list",
     "update": "app_tokens:update",
     "history": "app_tokens:list",
+    "rotate": "app_tokens:rotate",
 }
 # The operations on one token, tried on a token of the path's app and of the org's other app.
-ON_A_TOKEN = ("get", "update", "history")
+ON_A_TOKEN = ("get", "update", "history", "rotate")
 SUCCESS = {
     "list": 200,
     "create": 201,
@@ -60,6 +62,7 @@ SUCCESS = {
     "get": 200,
     "update": 200,
     "history": 200,
+    "rotate": 200,
 }
 FUNCTION = {
     "list": "list_tokens",
@@ -69,6 +72,7 @@ FUNCTION = {
     "get": "get_token",
     "update": "update_token",
     "history": "token_history",
+    "rotate": "rotate_token",
 }
 METHOD = {
     "list": "GET",
@@ -78,6 +82,7 @@ METHOD = {
     "get": "GET",
     "update": "PATCH",
     "history": "GET",
+    "rotate": "POST",
 }
 
 
@@ -138,7 +143,13 @@ def test_every_operation_by_every_caller_against_every_target(runtime: Runtime, 
         runtime, acme_home, "acme", APPS[0], "expired", permissions=["*"],
         expires_at=clock.now + timedelta(minutes=1),
     )  # fmt: skip
-    subjects = {target: _mint(runtime, admins[target], *target, "subject") for target in TARGETS}
+    subjects: dict[tuple[str, ...], IssuedToken] = {
+        target: _mint(runtime, admins[target], *target, "subject") for target in TARGETS
+    }
+    # Rotated by the matrix: their secrets change, so they are not the subjects verify presents.
+    subjects.update(
+        {(*target, "rotate"): _mint(runtime, admins[target], *target, "rotated") for target in TARGETS}
+    )
     clock.advance(minutes=2)
     callers += [
         Caller("acme", ("*",), False, revoked.plaintext_token, "acme-revoked"),
@@ -177,8 +188,8 @@ def test_every_operation_by_every_caller_against_every_target(runtime: Runtime, 
     cells += _whoami_cells(callers, wrong)
     assert not wrong, "\n".join(wrong)
     per_target = len(NEEDS) + len(ON_A_TOKEN)  # each token operation twice: this app's, the other's
-    assert len(callers) == 22
-    assert cells == len(callers) * (len(TARGETS) * per_target + 1) + len(TARGETS) ** 2 == 918
+    assert len(callers) == 24
+    assert cells == len(callers) * (len(TARGETS) * per_target + 1) + len(TARGETS) ** 2 == 1192
 
 
 def _token_cells(
@@ -186,19 +197,21 @@ def _token_cells(
     caller: Caller,
     operation: str,
     target: tuple[str, str],
-    subjects: dict[tuple[str, str], IssuedToken],
+    subjects: dict[tuple[str, ...], IssuedToken],
     wrong: list[str],
 ) -> int:
-    """Get, update or history at ``target``'s path, of its own token and of the org's other app's."""
+    """Get, update, history or rotate at ``target``'s path, of its own token and of the org's other app's."""
     org, app = target
     other_app = next(a for a in APPS if a != app)
     for home_app in (app, other_app):
-        subject = subjects[(org, home_app)].token
+        rotating = operation == "rotate"
+        subject = subjects[(org, home_app, "rotate") if rotating else (org, home_app)].token
         path = f"/v1/orgs/{org}/apps/{app}/tokens/{subject.token_id}"
         name_before = _name_of(runtime, org, home_app, subject.token_id)
+        hash_before = _access_hash(runtime, subject.token_id)
         body = {"name": f"renamed by {caller.label}"} if operation == "update" else None
-        if operation == "history":
-            path += "/history"
+        if operation in ("history", "rotate"):
+            path += f"/{operation}"
         want = expected(caller, operation, org, same_app=home_app == app)
         result = call(FUNCTION[operation], METHOD[operation], path, token=caller.token, body=body)
         problem = _check(result, want, caller, operation, org, app, path)
@@ -207,9 +220,17 @@ def _token_cells(
         renamed = _name_of(runtime, org, home_app, subject.token_id) != name_before
         if operation == "update" and renamed != (want == 200):
             problem = problem or f"the name changed: {renamed}"
+        rotated = _access_hash(runtime, subject.token_id) != hash_before
+        if rotated != (rotating and want == 200):
+            problem = problem or f"the secrets changed: {rotated}"
         if problem:
             wrong.append(f"{caller.label} {operation} of {org}/{home_app}'s token at {org}/{app}: {problem}")
     return 2
+
+
+def _access_hash(runtime: Runtime, token_id: str) -> str | None:
+    credential = runtime.repository.get_credential(token_id)
+    return None if credential is None else credential.access_hash
 
 
 def _name_of(runtime: Runtime, org: str, app: str, token_id: str) -> str | None:
@@ -249,7 +270,7 @@ def _check(result: Result, want: int, caller: Caller, operation: str, org: str, 
     if want == 403 and result.json()["details"] != {"required_permission": NEEDS[operation]}:
         return f"403 details {result.json()['details']}"
     if want == 404:
-        token_id = path.removesuffix("/history").rsplit("/", 1)[1]
+        token_id = path.removesuffix("/history").removesuffix("/rotate").rsplit("/", 1)[1]
         resource = ("token", token_id) if operation in ("revoke", *ON_A_TOKEN) else ("app", app)
         if result.json()["details"] != {"resource_type": resource[0], "resource_id": resource[1]}:
             return f"404 details {result.json()['details']}"

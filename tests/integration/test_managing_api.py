@@ -38,7 +38,14 @@ from tests.integration.test_api import (
 
 __all__ = ["unauthenticated_variants"]  # a fixture, used by name
 
-DETAILS_FIELDS = {"status", "enabled", "created_by_token_id", "rotated_at", "updated_at"}
+DETAILS_FIELDS = {
+    "status",
+    "enabled",
+    "created_by_token_id",
+    "rotated_at",
+    "updated_at",
+    "previous_secret_expires_at",  # issue 16
+}
 UNKNOWN = "0" * 26
 
 
@@ -98,6 +105,7 @@ def test_whoami_200_for_any_valid_token_with_no_permission(admin: IssuedToken) -
         "created_by_token_id": admin.token.token_id,
         "rotated_at": None,
         "updated_at": None,
+        "previous_secret_expires_at": None,
     }
 
 

@@ -13,6 +13,7 @@ from shared.domain.history import HistoryType
 from shared.domain.lifecycle import REPORTED_LEAKED, REVOKED
 from shared.domain.records import LifecycleEvent
 from shared.entry.runtime import Runtime
+from shared.services.rotation import rotate_token
 from shared.services.tokens import IssuedToken, refresh_token
 from shared.storage.items import event_from_outbox_item
 from shared.storage.repository import TokenKey
@@ -245,3 +246,29 @@ def test_a_user_cannot_claim_the_reason(admin: IssuedToken, runtime: Runtime) ->
         "revoke_token", "DELETE", url, token=admin.plaintext_token, body={"reason": "reported_leaked"}
     )
     assert_422(result, ["body", "reason"])
+
+
+def test_an_access_secret_inside_its_rotation_grace_is_as_leaked(
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock
+) -> None:
+    # It still opens every door until its grace ends, so reporting it must end the token too.
+    leaked = issue(runtime, admin, permissions=["app_tokens:list"])
+    key = TokenKey(ORG, APP, leaked.token.token_id)
+    rotated = rotate_token(runtime, admin.token, key, timedelta(hours=1))
+    clock.advance(minutes=1)
+    assert listed(leaked.plaintext_token).status == 200  # the old secret, inside its grace
+    assert report([leaked.plaintext_token]).status == 202
+    assert_401(listed(rotated.plaintext_token))
+    assert stored_token(runtime, leaked.token.token_id).revoked_reason == "reported_leaked"
+
+
+def test_an_access_secret_after_its_rotation_grace_revokes_nothing(
+    runtime: Runtime, admin: IssuedToken, clock: FakeClock
+) -> None:
+    leaked = issue(runtime, admin, permissions=["app_tokens:list"])
+    key = TokenKey(ORG, APP, leaked.token.token_id)
+    rotated = rotate_token(runtime, admin.token, key, timedelta(minutes=1))
+    clock.advance(minutes=1)
+    assert_401(listed(leaked.plaintext_token))  # its grace is over: it opens nothing
+    assert report([leaked.plaintext_token]).status == 202
+    assert listed(rotated.plaintext_token).status == 200

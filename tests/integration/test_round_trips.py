@@ -143,3 +143,35 @@ def test_a_history_page_is_one_query(admin: IssuedToken, calls: CallLog) -> None
     path = f"{TOKENS_URL}/{token_id}/history"
     assert call("token_history", "GET", path, token=admin.plaintext_token).status == 200
     assert calls.operations == ["GetItem", "Query"]
+
+
+# Issue 16: rotation with a grace period.
+
+
+def test_rotate_is_one_read_and_one_transaction(admin: IssuedToken, calls: CallLog) -> None:
+    token_id = _created(admin)
+    _warm(admin, calls)
+    path, body = f"{TOKENS_URL}/{token_id}/rotate", {"expire_current_in_seconds": 60}
+    assert call("rotate_token", "POST", path, token=admin.plaintext_token, body=body).status == 200
+    assert calls.operations == ["GetItem", "GetItem", "TransactWriteItems"]
+    assert calls.parameters[1]["ConsistentRead"] is True
+
+
+def test_the_previous_secret_costs_no_extra_read(admin: IssuedToken, calls: CallLog) -> None:
+    """Verifying with the secret a rotation replaced, within its grace, is still one GetItem."""
+    created = call("create_token", "POST", TOKENS_URL, token=admin.plaintext_token, body={"name": "t"}).json()
+    token_id = created["token"]["token_id"]
+    path = f"{TOKENS_URL}/{token_id}/rotate"
+    body = {"expire_current_in_seconds": 60}
+    assert call("rotate_token", "POST", path, token=admin.plaintext_token, body=body).status == 200
+    _warm(admin, calls)
+    verify = call(
+        "verify_token",
+        "POST",
+        TOKENS_URL + "/verify",
+        token=admin.plaintext_token,
+        body={"token": created["plaintext_token"]},
+    )
+    assert verify.json()["code"] == "VALID"
+    # Authentication, then the verified token's credential; its first use is noted (one write).
+    assert calls.operations == ["GetItem", "GetItem", "TransactWriteItems"]

@@ -18,6 +18,7 @@ PATCH /v1/orgs/demo/apps/demo-app/tokens/1k1k6j21sd8khk88mxhr38xxmc -> 200
 GET /v1/orgs/demo/apps/demo-app/tokens/1k1k6j21sd8khk88mxhr38xxmc/history -> 200
 POST /v1/credentials/revoke -> 202
 POST /v1/orgs/demo/apps/demo-app/tokens/1k1k6j21sd8khk88mxhr38xxmc/refresh -> 401
+POST /v1/orgs/demo/apps/demo-app/tokens/1k1k6j21sd8khk88mxhr38xxmc/rotate -> 200
 {"level": "INFO", "message": "POST /v1/orgs/demo/apps/demo-app/tokens/x/refresh -> 200"}
 """
 

@@ -21,7 +21,7 @@ from shared.http.models import (
     TokenVerify,
 )
 from shared.http.report_models import CredentialsReport
-from shared.http.token_models import TokenUpdate
+from shared.http.token_models import TokenRotate, TokenUpdate
 
 
 def errors_of(body: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
@@ -146,7 +146,8 @@ def largest_valid_body(model: type[RequestBody]) -> int:
 
 
 @pytest.mark.parametrize(
-    "model", [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify, TokenUpdate, CredentialsReport]
+    "model",
+    [TokenCreate, TokenRevoke, TokenRefresh, TokenVerify, TokenUpdate, CredentialsReport, TokenRotate],
 )
 def test_body_bound_is_the_largest_valid_body(model: type[RequestBody]) -> None:
     assert largest_valid_body(model) == model.MAX_BODY_BYTES

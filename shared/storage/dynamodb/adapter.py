@@ -11,6 +11,7 @@ from shared.domain.observability import logger
 from shared.domain.records import Bucket, Credential, LifecycleEvent, TokenPage, TokenRecord
 from shared.storage.dynamodb.lifecycle import LifecycleOperations
 from shared.storage.dynamodb.managing import ManagingOperations
+from shared.storage.dynamodb.rotation import RotationOperations
 from shared.storage.dynamodb.table import first_reason, updates
 from shared.storage.items import (
     MAX_PREVIOUS_REFRESH_HASHES,
@@ -37,7 +38,7 @@ _STATUS_FILTERS: dict[str, str] = {
 }
 
 
-class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations):
+class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations, RotationOperations):
     """The repository on one DynamoDB table, through a boto3 client built only when first needed."""
 
     def get_credential(self, token_id: str) -> Credential | None:
@@ -131,7 +132,9 @@ class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations):
             "TableName": self.table_name,
             "Key": credential_key(token.token_id),
             "UpdateExpression": "SET access_hash = :access, refresh_hash = :refresh, "
-            "previous_refresh_hashes = :previous, rotated_at = :at",
+            "previous_refresh_hashes = :previous, rotated_at = :at "
+            # A refresh ends any grace a rotation left (issue 16): no previous access secret after it.
+            "REMOVE previous_access_hash, previous_access_expires_at",
             # Not disabled: an edit that disabled the token after the refresh read it wins.
             "ConditionExpression": "refresh_hash = :old AND attribute_not_exists(revoked_at) "
             "AND attribute_not_exists(disabled_at)",
@@ -146,7 +149,7 @@ class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations):
         token_update: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": token_key(token.org_id, token.app_id, token.token_id),
-            "UpdateExpression": "SET rotated_at = :at",
+            "UpdateExpression": "SET rotated_at = :at REMOVE previous_access_expires_at",
             "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(revoked_at)",
             "ExpressionAttributeValues": {":at": {"S": rotated_at}},
         }

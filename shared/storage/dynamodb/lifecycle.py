@@ -139,7 +139,7 @@ class LifecycleOperations(Table):
                     "TableName": self.table_name,
                     "Key": credential_key(key.token_id),
                     "UpdateExpression": f"SET {TTL_ATTRIBUTE} = :purge_at "
-                    "REMOVE access_hash, refresh_hash, previous_refresh_hashes",
+                    "REMOVE access_hash, refresh_hash, previous_refresh_hashes, previous_access_hash",
                     "ExpressionAttributeValues": {":purge_at": {"N": str(purge_at)}},
                 }
             },
