@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from shared.domain.errors import InvalidInput
+
 if TYPE_CHECKING:
     from shared.domain.records import TokenRecord
 
@@ -63,3 +65,15 @@ def grace_end(record: TokenRecord, now_iso: str) -> str | None:
     """When the previous access secret stops working, if it still works at ``now_iso`` (strictly before)."""
     end = record.previous_access_expires_at
     return end if end is not None and now_iso < end else None
+
+
+def no_longer(token_id: str, status: TokenStatus, done: str, error_type: str) -> InvalidInput:
+    """The 422 at the token's id for a token whose ``status`` refuses what was asked (``done``:
+    "changed", "rotated")."""
+    return InvalidInput(
+        field="token_id",
+        msg=f"Token is {status.value} and can no longer be {done}",
+        error_type=error_type,
+        value=token_id,
+        ctx={"status": status.value},
+    )

@@ -19,7 +19,7 @@ from shared.domain.lifecycle import DISABLED, ENABLED, UPDATED
 from shared.domain.principals import Principal
 from shared.domain.records import LifecycleEvent, TokenRecord, TokenSpec
 from shared.domain.restrictions import RESTRICTION_FIELDS
-from shared.domain.status import TokenDetails, TokenStatus, token_details, token_status
+from shared.domain.status import TokenDetails, TokenStatus, no_longer, token_details, token_status
 from shared.services.deps import Deps, history_ttl
 from shared.services.events import Provenance, actor_of, token_event
 from shared.services.paging import cursor_position, next_cursor
@@ -118,13 +118,7 @@ def update_token(deps: Deps, caller: Principal, key: TokenKey, change: TokenChan
     now_iso = to_iso(now)
     status = token_status(token, now_iso)
     if status in (TokenStatus.REVOKED, TokenStatus.EXPIRED):
-        raise InvalidInput(
-            field="token_id",
-            msg=f"Token is {status.value} and can no longer be changed",
-            error_type="token_not_editable",
-            value=key.token_id,
-            ctx={"status": status.value},
-        )
+        raise no_longer(key.token_id, status, "changed", "token_not_editable")
     edit = narrowed(token, change, now_iso)
     # Nobody edits a token into one they could not have created, a name-only edit included.
     check_no_escalation(caller, _as_spec(edit.token))

@@ -19,7 +19,7 @@ from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.history import FieldChange
 from shared.domain.lifecycle import ROTATED
 from shared.domain.principals import Principal
-from shared.domain.status import TokenStatus, grace_end, token_status
+from shared.domain.status import TokenStatus, grace_end, no_longer, token_status
 from shared.services.deps import Deps, history_ttl
 from shared.services.events import Provenance, actor_of, token_event
 from shared.services.tokens import IssuedToken, mint_secrets, require_same_org
@@ -32,13 +32,7 @@ MAX_GRACE_SECONDS = 604_800
 def _not_rotatable(key: TokenKey, status: TokenStatus) -> InvalidInput:
     # As PATCH answers a token it can no longer change; a disabled one too (enable it first):
     # rotating must not hand out working-looking secrets of a token that is refused everywhere.
-    return InvalidInput(
-        field="token_id",
-        msg=f"Token is {status.value} and can no longer be rotated",
-        error_type="token_not_rotatable",
-        value=key.token_id,
-        ctx={"status": status.value},
-    )
+    return no_longer(key.token_id, status, "rotated", "token_not_rotatable")
 
 
 def _where(key: TokenKey) -> tuple[str, str, str]:
