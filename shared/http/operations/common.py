@@ -5,7 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Annotated, Any, cast
 
-from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from shared.domain.principals import Principal
@@ -21,6 +21,9 @@ SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 OrgId = Annotated[str, Path(pattern=ID_PATTERN, description="The organisation's id.")]
 AppId = Annotated[str, Path(pattern=ID_PATTERN, description="The app's id.")]
 TokenId = Annotated[str, Path(pattern=PATH_ID_PATTERN, description="The token's id.")]
+# The paging parameters of every paged operation (the token list, a token's history).
+PageLimit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
+PageCursor = Annotated[str | None, Query(max_length=1024, description="The cursor from the previous page.")]
 
 # Every operation reads or writes DynamoDB, so every one can meet throttling that outlasts
 # botocore's retries (503), and every one can fail unexpectedly (500). A 409 only where a

@@ -11,7 +11,16 @@ from shared.domain.observability import traced
 from shared.domain.records import StatusFilter
 from shared.http.api import Operation, request_scope
 from shared.http.models import TokensPublic, public_token
-from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
+from shared.http.operations.common import (
+    SECURITY,
+    TOKENS_PATH,
+    AppId,
+    OrgId,
+    PageCursor,
+    PageLimit,
+    caller,
+    responses,
+)
 from shared.services.listing import PageRequest, list_tokens
 
 list_router = Router()
@@ -30,10 +39,8 @@ LIST_TOKENS = Operation(name="list_tokens", permission="app_tokens:list", router
 def list_app_tokens(
     org_id: OrgId,
     app_id: AppId,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
-    next_token: Annotated[
-        str | None, Query(max_length=1024, description="The cursor from the previous page.")
-    ] = None,
+    limit: PageLimit = 50,
+    next_token: PageCursor = None,
     status: Annotated[StatusFilter | None, Query(description="Only tokens in this state.")] = None,
 ) -> TokensPublic:
     """List App Tokens."""

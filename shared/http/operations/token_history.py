@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from shared.domain.observability import traced
 from shared.http.api import Operation, request_scope
-from shared.http.operations.common import SECURITY, TOKEN_PATH, AppId, OrgId, TokenId, caller, responses
+from shared.http.operations.common import (
+    SECURITY,
+    TOKEN_PATH,
+    AppId,
+    OrgId,
+    PageCursor,
+    PageLimit,
+    TokenId,
+    caller,
+    responses,
+)
 from shared.http.token_models import TokenHistoryPublic, history_public
 from shared.services.managing import HistoryRequest, token_history
 from shared.storage.repository import TokenKey
@@ -37,10 +44,8 @@ def get_app_token_history(
     org_id: OrgId,
     app_id: AppId,
     token_id: TokenId,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
-    next_token: Annotated[
-        str | None, Query(max_length=1024, description="The cursor from the previous page.")
-    ] = None,
+    limit: PageLimit = 50,
+    next_token: PageCursor = None,
 ) -> TokenHistoryPublic:
     """Get App Token History."""
     key = TokenKey(org_id=org_id, app_id=app_id, token_id=token_id)
