@@ -281,16 +281,20 @@ def call(
     query: dict[str, str] | list[tuple[str, str]] | None = None,
     headers: dict[str, str] | None = None,
     authorizer: dict[str, Any] | None = None,
+    source_ip: str = "127.0.0.1",
 ) -> Result:
     """Invoke a function's handler with an API Gateway event and unpack the proxy result.
 
-    ``authorizer`` is the ``requestContext.authorizer`` that API Gateway adds behind an authorizer.
+    ``authorizer`` is the ``requestContext.authorizer`` that API Gateway adds behind an authorizer;
+    ``source_ip`` is the address API Gateway saw the request come from.
     """
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     if token is not None:
         all_headers["Authorization"] = f"Bearer {token}"
     payload = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    event = proxy_event(method, path, headers=all_headers, query=query or (), body=payload)
+    event = proxy_event(
+        method, path, headers=all_headers, query=query or (), body=payload, source_ip=source_ip
+    )
     if authorizer is not None:
         event["requestContext"]["authorizer"] = authorizer
     result = handler(name)(event, LambdaContextStub())

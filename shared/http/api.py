@@ -33,7 +33,7 @@ from shared.domain.settings import Settings
 from shared.http.body import check_body
 from shared.http.error_map import error_response, located, to_response, validation_response
 from shared.http.models import PATH_ID_PATTERN, RequestBody
-from shared.http.request import header
+from shared.http.request import header, request_origin
 from shared.services.authentication import parse_bearer, require_permission, verify_access
 from shared.services.deps import Deps
 
@@ -191,7 +191,13 @@ def _authenticate(runtime: HttpDeps, event: Mapping[str, Any]) -> Principal:
     presented = parse_bearer(header(event, "authorization"))
     with traced("authenticate"):
         # The management API is an API too: a token's endpoint_paths decide whether it may call it.
-        return verify_access(runtime, presented, event.get("path"))
+        return verify_access(
+            runtime,
+            presented,
+            event.get("path"),
+            method=str(event.get("httpMethod") or "") or None,
+            origin=request_origin(event),
+        )
 
 
 def _authorize(

@@ -24,7 +24,7 @@ from typing import Any
 from shared.domain.principals import authorizer_context
 from shared.domain.restrictions import RESTRICTIONS
 from shared.domain.settings import Settings
-from shared.http.request import header
+from shared.http.request import header, request_origin
 from shared.services.authentication import bearer_credential
 from shared.services.deps import VerifyDeps
 from shared.services.verification import RequestContext, Verdict, VerifyCode, verify
@@ -184,6 +184,7 @@ def request_context(event: Mapping[str, Any], method: str, requirement: Requirem
         path=event.get("path"),
         scopes=requirement.scopes,
         permission=requirement.permission,
+        origin=request_origin(event),
         **resources,
     )
 

@@ -3,6 +3,7 @@
 The models (``shared.http.models``) are built from these; the OpenAPI document shows them.
 """
 
+import ipaddress
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -192,3 +193,40 @@ RequestPath = Annotated[str, StringConstraints(strict=True, max_length=2048, pat
 
 # Issue 16: how long a rotated-away access secret keeps working (0: it ends at the rotation).
 GraceSeconds = Annotated[int, Field(strict=True, ge=0, le=MAX_GRACE_SECONDS), BeforeValidator(_integral)]
+
+
+# Issue 16: an IP address exactly as Python's ``ipaddress`` reads one (no zone id), spelled as a
+# pattern too, so that the document refuses what the service refuses (ECMAScript-safe constructs
+# only). The address is kept in its canonical spelling (compressed, lower case).
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+IPV4_PATTERN = rf"{_OCTET}(\.{_OCTET}){{3}}"
+_HEX = r"[0-9A-Fa-f]{1,4}"
+_LOW32 = rf"({_HEX}:{_HEX}|{IPV4_PATTERN})"  # the last 32 bits: two groups or a dotted quad
+IPV6_PATTERN = (
+    rf"(({_HEX}:){{6}}{_LOW32}"
+    rf"|::({_HEX}:){{5}}{_LOW32}"
+    rf"|({_HEX})?::({_HEX}:){{4}}{_LOW32}"
+    rf"|(({_HEX}:){{0,1}}{_HEX})?::({_HEX}:){{3}}{_LOW32}"
+    rf"|(({_HEX}:){{0,2}}{_HEX})?::({_HEX}:){{2}}{_LOW32}"
+    rf"|(({_HEX}:){{0,3}}{_HEX})?::{_HEX}:{_LOW32}"
+    rf"|(({_HEX}:){{0,4}}{_HEX})?::{_LOW32}"
+    rf"|(({_HEX}:){{0,5}}{_HEX})?::{_HEX}"
+    rf"|(({_HEX}:){{0,6}}{_HEX})?::)"
+)
+# The longest spelling: eight full groups with a dotted quad in the last two (45 characters).
+IP_ADDRESS_MAX_CHARS = 45
+
+
+def _canonical_address(value: str) -> str:
+    return str(ipaddress.ip_address(value))
+
+
+IpAddress = Annotated[
+    str,
+    StringConstraints(
+        strict=True, max_length=IP_ADDRESS_MAX_CHARS, pattern=rf"^({IPV4_PATTERN}|{IPV6_PATTERN})$"
+    ),
+    AfterValidator(_canonical_address),
+]
+# What a request says its client is: one printable line, as HTTP clients send it.
+UserAgent = Annotated[str, StringConstraints(strict=True, max_length=512, pattern=_LINE_PATTERN)]

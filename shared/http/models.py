@@ -26,6 +26,7 @@ from shared.http.fields import (
     Description,
     EndpointPaths,
     ExpiresAt,
+    IpAddress,
     Permission,
     Permissions,
     QueryFlag,
@@ -38,6 +39,7 @@ from shared.http.fields import (
     Scopes,
     Timestamp,
     TokenName,
+    UserAgent,
     check_list_budget,
 )
 
@@ -197,7 +199,7 @@ _ASKED_DEFAULTS = {r.request_field: _ASKED_TYPES[r.match][1] for r in RESTRICTIO
 class TokenVerify(RequestBody):
     """The body of the verify endpoint: the token and, optionally, what its bearer wants to do."""
 
-    MAX_BODY_BYTES = 257_380
+    MAX_BODY_BYTES = 264_304
 
     token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=512), HIDDEN_FROM_REPR]
     method: Annotated[str, StringConstraints(strict=True, max_length=16, pattern=r"^[A-Z]{1,16}$")] | None = (
@@ -210,6 +212,9 @@ class TokenVerify(RequestBody):
     permission: Permission | None = None
     __annotations__.update(_asked(Match.MEMBER))
     vars().update(_ASKED_DEFAULTS)
+    # Where the request being verified comes from, as the calling service saw it (issue 16).
+    source_ip: IpAddress | None = None
+    user_agent: UserAgent | None = None
 
 
 class RateLimitPublic(ApiModel):

@@ -12,7 +12,7 @@ from shared.domain.permissions import has_permission
 from shared.domain.principals import Principal
 from shared.domain.records import TokenRecord
 from shared.services.deps import VerifyDeps
-from shared.services.verification import RequestContext, VerifyCode, verify
+from shared.services.verification import Origin, RequestContext, VerifyCode, verify
 
 
 def bearer_credential(authorization: str | None) -> str | None:
@@ -39,7 +39,14 @@ def parse_bearer(authorization: str | None) -> ParsedSecret:
     return parsed
 
 
-def verify_access(deps: VerifyDeps, presented: ParsedSecret, path: str | None = None) -> TokenRecord:
+def verify_access(
+    deps: VerifyDeps,
+    presented: ParsedSecret,
+    path: str | None = None,
+    *,
+    method: str | None = None,
+    origin: Origin | None = None,
+) -> TokenRecord:
     """The live token behind a well-formed access secret, decided by the one verification core.
 
     One strongly consistent GetItem (and ``last_used_at`` at most once a minute). Rate
@@ -47,7 +54,7 @@ def verify_access(deps: VerifyDeps, presented: ParsedSecret, path: str | None = 
     spent here: a management request stays within its two DynamoDB calls. A token whose
     ``endpoint_paths`` do not allow ``path`` is known but refused: 403 naming the path.
     """
-    context = RequestContext.of(path=path, spend_rate_limit=False)
+    context = RequestContext.of(method=method, path=path, spend_rate_limit=False, origin=origin)
     verdict = verify(deps, presented.plaintext, context)
     if verdict.code is VerifyCode.FORBIDDEN_PATH:
         raise Forbidden(f"endpoint_paths:{path or ''}")

@@ -43,18 +43,32 @@ class VerifyCode(StrEnum):
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a request comes from, as its entry point saw it (issue 16: IP allowlists, canary trips).
+
+    ``source_ip`` is API Gateway's ``requestContext.identity.sourceIp`` for the management API
+    and the authorizer, and the verify body's ``source_ip``; ``None`` when nobody said.
+    """
+
+    source_ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
 class RequestContext:
     """What the caller wants to do with the token; every part optional.
 
     ``asked`` holds what the request names for each restriction, by its request field
     (``shared.domain.restrictions``: the path, the scopes it needs, the ids it acts on).
-    ``spend_rate_limit`` is off for the management API's own authentication.
+    ``spend_rate_limit`` is off for the management API's own authentication; ``origin`` is
+    where the request comes from.
     """
 
     method: str | None = None
     permission: str | None = None
     asked: Mapping[str, Any] = field(default_factory=dict)
     spend_rate_limit: bool = True
+    origin: Origin = field(default_factory=Origin)
 
     @classmethod
     def of(
@@ -63,13 +77,20 @@ class RequestContext:
         method: str | None = None,
         permission: str | None = None,
         spend_rate_limit: bool = True,
+        origin: Origin | None = None,
         **asked: Any,
     ) -> RequestContext:
         """A context from keywords: each restriction's value under its request field (``path=...``)."""
         unknown = sorted(set(asked) - set(REQUEST_FIELDS))
         if unknown:
             raise TypeError(f"not a restriction's request field: {', '.join(unknown)}")
-        return cls(method=method, permission=permission, asked=asked, spend_rate_limit=spend_rate_limit)
+        return cls(
+            method=method,
+            permission=permission,
+            asked=asked,
+            spend_rate_limit=spend_rate_limit,
+            origin=origin or Origin(),
+        )
 
 
 @dataclass(frozen=True)

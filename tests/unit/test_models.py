@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import pytest
@@ -174,6 +175,7 @@ def test_the_token_lists_are_the_grants_and_the_domains_restrictions() -> None:
 def test_the_verify_body_asks_for_every_restriction_in_the_order_verification_checks() -> None:
     assert list(TokenVerify.model_fields) == [
         "token", "method", "path", "scopes", "permission", "workspace_id", "namespace_id", "environment_id",
+        "source_ip", "user_agent",
     ]  # fmt: skip
     assert {r.request_field for r in RESTRICTIONS} <= set(TokenVerify.model_fields)
 
@@ -232,3 +234,34 @@ def test_the_verdict_model_holds_every_code_verification_gives() -> None:
     assert list(get_args(TokenVerification.model_fields["code"].annotation)) == [
         code.value for code in VerifyCode
     ]
+
+
+@pytest.mark.parametrize(
+    ("given", "canonical"),
+    [
+        ("192.0.2.1", "192.0.2.1"),
+        ("0.0.0.0", "0.0.0.0"),  # noqa: S104 (an address, not a bind)
+        ("255.255.255.255", "255.255.255.255"),
+        ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+        ("::", "::"),
+        ("::ffff:192.0.2.1", "::ffff:c000:201"),
+        ("1:2:3:4:5:6:192.0.2.1", "1:2:3:4:5:6:c000:201"),
+    ],
+)
+def test_a_source_address_is_kept_in_its_canonical_spelling(given: str, canonical: str) -> None:
+    body = TokenVerify.model_validate({"token": "x", "source_ip": given})
+    assert body.source_ip == canonical
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        *("192.0.2.256", "01.2.3.4", "1.2.3", "1:2:3:4:5:6:7:8:9", "1::2::3"),
+        *("fe80::1%eth0", "192.0.2.1/32", " ::1", ""),
+    ],
+)
+def test_a_malformed_source_address_is_refused_by_the_pattern_and_by_the_service(given: str) -> None:
+    pattern = TokenVerify.model_json_schema()["properties"]["source_ip"]["anyOf"][0]["pattern"]
+    assert re.fullmatch(pattern, given) is None
+    with pytest.raises(ValidationError):
+        TokenVerify.model_validate({"token": "x", "source_ip": given})

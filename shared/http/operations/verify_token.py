@@ -13,7 +13,7 @@ from shared.domain.restrictions import RESTRICTIONS
 from shared.http.api import Operation, request_scope
 from shared.http.models import RateLimitPublic, TokenVerification, TokenVerify, public_token
 from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
-from shared.services.verification import RequestContext, verify
+from shared.services.verification import Origin, RequestContext, verify
 
 verify_router = Router()
 VERIFY_TOKEN = Operation(name="verify_token", permission="app_tokens:verify", router=verify_router)
@@ -37,7 +37,8 @@ def verify_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenVerify, 
     if caller().org_id != org_id:
         raise NotFound("app", app_id)
     asked = {r.request_field: getattr(body, r.request_field) for r in RESTRICTIONS}
-    context = RequestContext.of(method=body.method, permission=body.permission, **asked)
+    origin = Origin(source_ip=body.source_ip, user_agent=body.user_agent)
+    context = RequestContext.of(method=body.method, permission=body.permission, origin=origin, **asked)
     with traced("verify_token"):
         verdict = verify(scope.runtime, body.token, context, org_id=org_id, app_id=app_id)
     logger.info("token verified", extra={"code": verdict.code.value, "app_id": app_id})
