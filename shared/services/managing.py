@@ -22,11 +22,9 @@ from shared.domain.restrictions import RESTRICTION_FIELDS
 from shared.domain.status import TokenDetails, TokenStatus, no_longer, token_details, token_status
 from shared.services.deps import Deps, history_ttl
 from shared.services.events import Provenance, actor_of, token_event
-from shared.services.paging import cursor_position, next_cursor
+from shared.services.paging import MAX_PAGE_SIZE, cursor_position, next_cursor
 from shared.services.tokens import check_no_escalation, require_same_org
 from shared.storage.repository import TokenEdit, TokenKey, TokenMissing
-
-MAX_HISTORY_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -149,13 +147,13 @@ def token_history(deps: Deps, caller: Principal, key: TokenKey, page: HistoryReq
     another org's.
     """
     require_same_org(caller, key.org_id, "token", key.token_id)
-    if not 1 <= page.limit <= MAX_HISTORY_PAGE:
+    if not 1 <= page.limit <= MAX_PAGE_SIZE:
         raise InvalidInput(
             field="limit",
-            msg=f"Input should be between 1 and {MAX_HISTORY_PAGE}",
+            msg=f"Input should be between 1 and {MAX_PAGE_SIZE}",
             error_type="limit_out_of_range",
             value=page.limit,
-            ctx={"ge": 1, "le": MAX_HISTORY_PAGE},
+            ctx={"ge": 1, "le": MAX_PAGE_SIZE},
         )
     made_for = {"kind": "history", "org": key.org_id, "app": key.app_id, "token": key.token_id}
     after = cursor_position(deps.hasher, page.next_token, made_for)

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from shared.domain.crypto import SecretHasher
 from shared.domain.errors import InvalidInput
 
+# The largest page of every paged use case (the HTTP parameters say the same: PageLimit).
+MAX_PAGE_SIZE = 100
+
 
 def cursor_position(hasher: SecretHasher, next_token: str | None, made_for: Mapping[str, str]) -> str | None:
     """Where the page after ``next_token`` starts (``None``: the first page); 422 for a foreign cursor."""

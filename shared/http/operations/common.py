@@ -12,6 +12,7 @@ from shared.domain.principals import Principal
 from shared.http.api import request_scope
 from shared.http.error_map import ERRORS
 from shared.http.models import ID_PATTERN, PATH_ID_PATTERN, ErrorBody, ValidationErrorBody
+from shared.services.paging import MAX_PAGE_SIZE
 
 TOKENS_PATH = "/v1/orgs/<org_id>/apps/<app_id>/tokens"
 TOKEN_PATH = TOKENS_PATH + "/<token_id>"
@@ -22,7 +23,7 @@ OrgId = Annotated[str, Path(pattern=ID_PATTERN, description="The organisation's 
 AppId = Annotated[str, Path(pattern=ID_PATTERN, description="The app's id.")]
 TokenId = Annotated[str, Path(pattern=PATH_ID_PATTERN, description="The token's id.")]
 # The paging parameters of every paged operation (the token list, a token's history).
-PageLimit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Page size.")]
 PageCursor = Annotated[str | None, Query(max_length=1024, description="The cursor from the previous page.")]
 
 # Every operation reads or writes DynamoDB, so every one can meet throttling that outlasts
