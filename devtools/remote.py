@@ -1,6 +1,6 @@
 """The remote commands of ``app-tokens`` (issue 17): ``whoami`` and ``tokens ...`` against an API.
 
-They use only the public API, through ``app_tokens_client``. The API comes from ``--api`` or
+They use only the public API, through ``app_tokens_sdk``. The API comes from ``--api`` or
 ``APP_TOKENS_API``; the caller's token ONLY from ``APP_TOKENS_TOKEN`` (never a flag, so it stays
 out of shell history and process lists). Output rules: a created or rotated access token goes to
 stdout alone, one line, so ``TOKEN=$(app-tokens tokens create --name x)`` works; its summary and
@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from app_tokens_client import (
+from app_tokens_sdk import (
     ApiError,
     AppTokens,
     AuthenticationFailed,
@@ -35,7 +35,7 @@ from app_tokens_client import (
     Unreachable,
 )
 from devtools.remote_output import details_lines, history_table, token_table, whoami_lines
-from shared.http.models import TokenCreated, token_lists
+from shared.http.models import ErrorBody, TokenCreated, token_lists
 from shared.http.token_models import WhoAmI
 
 API_VARIABLE = "APP_TOKENS_API"
@@ -67,11 +67,20 @@ _EXIT_OF: tuple[tuple[type[Exception], Exit], ...] = (
     (Unreachable, Exit.SERVER),
 )
 
+_MEANING = {
+    Exit.OK: "done",
+    Exit.OTHER: "any other failure",
+    Exit.USAGE: "bad arguments, or no API URL, or no APP_TOKENS_TOKEN",
+    Exit.AUTH: "authentication failed (401)",
+    Exit.PERMISSION: "permission denied (403; the missing permission is named)",
+    Exit.NOT_FOUND: "not found (404)",
+    Exit.INVALID: "invalid request (422, 413, 409)",
+    Exit.SERVER: "server error (5xx) or the API unreachable",
+}
 EXIT_CODES = (
-    "remote commands (whoami, tokens): the API from --api or $APP_TOKENS_API, the caller's token from "
-    "$APP_TOKENS_TOKEN only.\nexit codes: "
-    + ", ".join(f"{code.value} {code.name.lower().replace('_', ' ')}" for code in Exit)
-    + " (auth 401, permission 403, not found 404, invalid 422/413/409, server 5xx or unreachable)"
+    "remote commands (whoami, tokens ...): the API from --api URL or $APP_TOKENS_API; the caller's\n"
+    "token from $APP_TOKENS_TOKEN only, never a flag.\n\nexit codes:\n"
+    + "\n".join(f"  {code.value}  {_MEANING[code]}" for code in Exit)
 )
 
 
@@ -273,6 +282,9 @@ def _report(error: ApiError, as_json: bool) -> None:
     _err(f"app-tokens: HTTP {error.status}{f' {error.code}' if error.code else ''}: {error.message}")
     if error.required_permission:
         _err(f"missing permission: {error.required_permission}")
+    details = error.body.details if isinstance(error.body, ErrorBody) else {}
+    if "resource_type" in details:  # a 404 says what it did not find
+        _err(f"not found: {details['resource_type']} {details.get('resource_id', '')}")
 
 
 # ---- The grammar -------------------------------------------------------------------------------

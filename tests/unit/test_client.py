@@ -1,4 +1,4 @@
-"""The typed client (app_tokens_client): its retry rule, its typed errors and the requests it sends.
+"""The typed client (app_tokens_sdk): its retry rule, its typed errors and the requests it sends.
 
 The API is an ``httpx.MockTransport`` answering from a script, and ``sleep`` is a recorder, so
 no test waits and every count is exact. The same client against a real server: tests/e2e/test_cli.py.
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from app_tokens_client import (
+from app_tokens_sdk import (
     AuthenticationFailed,
     Client,
     InvalidRequest,
@@ -59,7 +59,11 @@ DETAILS = {
     "previous_secret_expires_at": None,
 }
 WHOAMI = {"token": TOKEN_JSON, "org_id": "demo", "app_id": "demo-app", "details": DETAILS}
-CREATED = {"token": TOKEN_JSON, "plaintext_token": "atok_x_secret", "refresh_token_plaintext": "aref_x_secret"}
+CREATED = {
+    "token": TOKEN_JSON,
+    "plaintext_token": "atok_x_secret",
+    "refresh_token_plaintext": "aref_x_secret",
+}
 BUSY = {
     "error": "SERVICE_UNAVAILABLE",
     "message": "The service is busy; retry after the time in Retry-After",
@@ -218,7 +222,7 @@ def test_each_call_sends_its_method_path_query_and_body() -> None:
     )
     tokens = script.client().tokens("demo", "demo-app")
     tid = "1k1c0z5r88ffbydmt9be37zjsa"
-    assert tokens.revoke(tid, reason="leaked", cascade=True) is None
+    tokens.revoke(tid, reason="leaked", cascade=True)
     tokens.rotate(tid, grace_seconds=60)
     tokens.disable(tid)
     tokens.list(status="revoked", limit=5)

@@ -1,9 +1,9 @@
-"""The App Tokens API from Python: ``from app_tokens_client import Client`` (issue 17).
+"""The App Tokens API from Python: ``from app_tokens_sdk import Client`` (issue 17).
 
-Everything is in ``app_tokens_client.client`` (one module); it is not part of the Lambda layer.
+Everything is in ``app_tokens_sdk.client`` (one module); it is not part of the Lambda layer.
 """
 
-from app_tokens_client.client import (
+from app_tokens_sdk.client import (
     ApiError,
     AppTokens,
     AuthenticationFailed,

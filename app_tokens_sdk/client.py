@@ -11,11 +11,7 @@ half-written (``shared.http.error_map``), so a create is retried on a 503 like e
 no other status and no transport failure is ever retried, since a create that timed out may
 have landed. A ``Retry-After`` longer than ``RetryPolicy.max_delay`` is not waited out: the 503
 is raised for the caller to decide.
-
-    client = Client("http://127.0.0.1:3000", token)
-    me = client.whoami()
-    tokens = client.tokens(me.org_id, me.app_id)
-    created = tokens.create({"name": "ci-deploy", "permissions": ["app_tokens:list"]})
+Use: ``Client(api, token).tokens(org, app).create({"name": "ci"})``; ``whoami()`` names the org and app.
 """
 
 from __future__ import annotations
@@ -39,24 +35,6 @@ from shared.http.models import (
     ValidationErrorItem,
 )
 from shared.http.token_models import TokenHistoryPublic, TokenRead, WhoAmI
-
-__all__ = [
-    "ApiError",
-    "AppTokens",
-    "AuthenticationFailed",
-    "Call",
-    "Client",
-    "ClientError",
-    "Conflict",
-    "InvalidRequest",
-    "NotFound",
-    "PayloadTooLarge",
-    "PermissionDenied",
-    "Reply",
-    "RetryPolicy",
-    "ServerError",
-    "Unreachable",
-]
 
 M = TypeVar("M", bound=BaseModel)
 USER_AGENT = "app-tokens-client/0.1"
@@ -224,6 +202,11 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
+def _given(**params: str | int | None) -> dict[str, str | int]:
+    """The query parameters that have a value."""
+    return {name: value for name, value in params.items() if value is not None}
+
+
 # ---- The client --------------------------------------------------------------------------------
 
 
@@ -309,15 +292,6 @@ class Client:
         """The token operations of one app."""
         return AppTokens(self, f"/v1/orgs/{_segment(org_id)}/apps/{_segment(app_id)}/tokens")
 
-    def report_leaked(self, credentials: list[str]) -> int:
-        """Report secrets found somewhere public; how many the service received (always all)."""
-        reply: Reply[Any] = self.execute(
-            Call(
-                "POST", "/v1/credentials/revoke", None, body={"credentials": credentials}, authenticated=False
-            )
-        )
-        return int(reply.json["received"]) if isinstance(reply.json, dict) else len(credentials)
-
 
 class AppTokens:
     """The operations on the tokens of one app; each has a ``*_call`` twin for ``Client.execute``."""
@@ -334,10 +308,9 @@ class AppTokens:
     def list_call(
         self, status: str | None = None, limit: int | None = None, cursor: str | None = None
     ) -> Call[TokensPublic]:
-        params = {
-            k: v for k, v in {"status": status, "limit": limit, "next_token": cursor}.items() if v is not None
-        }
-        return Call("GET", self.path, TokensPublic, params=params)
+        return Call(
+            "GET", self.path, TokensPublic, params=_given(status=status, limit=limit, next_token=cursor)
+        )
 
     def get_call(self, token_id: str) -> Call[TokenRead]:
         return Call("GET", self._one(token_id), TokenRead)
@@ -353,13 +326,9 @@ class AppTokens:
         return Call("PATCH", self._one(token_id), TokenRead, body=dict(changes))
 
     def revoke_call(self, token_id: str, reason: str | None = None, cascade: bool = False) -> Call[Any]:
-        params: dict[str, str | int] = {"cascade": "true"} if cascade else {}
+        body = None if reason is None else {"reason": reason}
         return Call(
-            "DELETE",
-            self._one(token_id),
-            None,
-            params=params,
-            body=None if reason is None else {"reason": reason},
+            "DELETE", self._one(token_id), None, params=_given(cascade="true" if cascade else None), body=body
         )
 
     def rotate_call(self, token_id: str, grace_seconds: int | None = None) -> Call[TokenCreated]:
@@ -369,7 +338,7 @@ class AppTokens:
     def history_call(
         self, token_id: str, limit: int | None = None, cursor: str | None = None
     ) -> Call[TokenHistoryPublic]:
-        params = {k: v for k, v in {"limit": limit, "next_token": cursor}.items() if v is not None}
+        params = _given(limit=limit, next_token=cursor)
         return Call("GET", self._one(token_id, "/history"), TokenHistoryPublic, params=params)
 
     def refresh_call(self, token_id: str, refresh_token: str) -> Call[TokenCreated]:
