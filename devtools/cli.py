@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from devtools.remote import add_remote_commands
 from devtools.table import create_runtime_table
 from shared.entry.runtime import get_runtime
 from shared.http.models import ID_PATTERN, TokenCreate
@@ -167,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     openapi.add_argument("--output", type=Path, help="default: docs/openapi.json")
     openapi.add_argument("--check", action="store_true")
     openapi.set_defaults(run=cmd_openapi)
+
+    add_remote_commands(parser, commands)
     return parser
 
 

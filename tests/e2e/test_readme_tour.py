@@ -63,6 +63,11 @@ _PLACEHOLDERS = {
     re.compile(
         r"^export API_URL=http://127\.0\.0\.1:3000(?=\s|$)", re.MULTILINE
     ): 'export API_URL="$TOUR_API_URL"',
+    # Issue 17: the command-line client's section puts the console script on PATH from the
+    # repository's folder; this test's session runs elsewhere, so it gets this interpreter's.
+    re.compile(r'^export PATH="\$PWD/\.venv/bin:\$PATH"(?=\s|$)', re.MULTILINE): (
+        f'export PATH="{Path(sys.executable).parent}:$PATH"'
+    ),
 }
 _SECRET = re.compile(r"a(tok|ref)_[0-9a-z]{26}_[0-9A-Za-z]+")
 _FENCE = re.compile(r"^```(\w*)\s*$")

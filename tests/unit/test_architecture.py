@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS = ("domain", "storage", "services", "http", "entry")
 # functions/ sits on top of every layer of shared.
 ORDER = (*LAYERS, "functions")
-DEV_PACKAGES = frozenset({"devtools", "tests", "benchmarks"})
+# app_tokens_sdk (issue 17): the typed client, for scripts and other services; it never ships either.
+DEV_PACKAGES = frozenset({"devtools", "tests", "benchmarks", "app_tokens_sdk"})
 ADAPTER_MODULE = "shared.storage.dynamodb"
 ADAPTER_CLASS = "DynamoDBTokenRepository"
 # The Lambda runtime provides these; the layer must not (layers/shared/Makefile).
@@ -280,3 +281,55 @@ def test_what_the_rules_allow_is_not_flagged(tmp_path: Path) -> None:
         "functions/f/app.py": "from shared.entry.runtime import get_runtime\n",
     }
     assert violations(_plant(tmp_path, files), frozenset({"pydantic"})) == set()
+
+
+# ---- The client (issue 17) ---------------------------------------------------------------------
+
+CLIENT_PACKAGE = "app_tokens_sdk"
+# The client speaks the public API only: its models, never the services, storage or the entry.
+CLIENT_MAY_IMPORT = frozenset({"shared.http.models", "shared.http.token_models"})
+CLIENT_THIRD_PARTY = frozenset({"httpx", "pydantic"})
+
+
+def client_violations(root: Path) -> set[str]:
+    """Every import of the client package that goes beyond the API's models, httpx and pydantic."""
+    paths = sorted((root / CLIENT_PACKAGE).rglob("*.py"))
+    modules = {_module_name(path, root): path for path in paths}
+    found: set[str] = set()
+    for module, path in modules.items():
+        for imported in imports_of(module, path, modules):
+            top = imported.imported.split(".")[0]
+            if top == CLIENT_PACKAGE or top in sys.stdlib_module_names or top in CLIENT_THIRD_PARTY:
+                continue
+            if imported.imported not in CLIENT_MAY_IMPORT:
+                found.add(f"client: {module} -> {imported.imported}")
+    return found
+
+
+def test_the_client_imports_only_the_api_models() -> None:
+    assert (ROOT / CLIENT_PACKAGE / "client.py").exists()
+    found = sorted(client_violations(ROOT))
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "from shared.services.tokens import create_token\n",
+            "client: app_tokens_sdk.a -> shared.services.tokens",
+        ),
+        ("import devtools.cli\n", "client: app_tokens_sdk.a -> devtools.cli"),
+        ("import yaml\n", "client: app_tokens_sdk.a -> yaml"),
+    ],
+)
+def test_a_client_import_beyond_the_models_is_found(tmp_path: Path, text: str, expected: str) -> None:
+    _plant(
+        tmp_path, {"app_tokens_sdk/a.py": f"import httpx\nfrom shared.http.models import ErrorBody\n{text}"}
+    )
+    assert client_violations(tmp_path) == {expected}
+
+
+def test_shipped_code_never_imports_the_client(tmp_path: Path) -> None:
+    found = violations(_plant(tmp_path, {"shared/http/a.py": "import app_tokens_sdk\n"}), frozenset())
+    assert "dev tooling: shared.http.a -> app_tokens_sdk" in found

@@ -32,7 +32,8 @@ from tests.unit.test_lock import LOCK
 ROOT = Path(__file__).resolve().parents[2]
 LAYER_SOURCE = ROOT / "layers" / "shared"
 # What must never reach the layer: the dev tooling, tests, and the dev or runtime-provided packages.
-FORBIDDEN = {"devtools", "tests", "benchmarks", "functions", "moto", "yaml", "_yaml", "pytest", "_pytest"}
+FORBIDDEN = {"devtools", "tests", "benchmarks", "functions", "moto", "yaml", "_yaml", "pytest", "_pytest",
+             "app_tokens_sdk", "httpx"}  # fmt: skip
 FORBIDDEN_DISTRIBUTIONS = {"moto", "pyyaml", "pytest", "boto3", "botocore", "s3transfer"}
 RUNTIME_PROVIDED = "boto3"  # Lambda's Python runtime ships boto3 and its dependencies
 
