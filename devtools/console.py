@@ -49,7 +49,9 @@ def is_console(path: str) -> bool:
 def console_reply(method: str, path: str) -> Reply:
     """The reply to a request under ``/console``: a file, the generated config, a redirect or a 404."""
     if method not in ("GET", "HEAD"):
-        status, headers, body = local_error(HTTPStatus.METHOD_NOT_ALLOWED, None, {"allowed_methods": ["GET", "HEAD"]})
+        status, headers, body = local_error(
+            HTTPStatus.METHOD_NOT_ALLOWED, None, {"allowed_methods": ["GET", "HEAD"]}
+        )
         return status, [*headers, ("Allow", "GET, HEAD")], body
     if path == PREFIX:
         body = b"Moved to /console/\n"

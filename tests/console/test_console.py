@@ -62,7 +62,9 @@ class Console:
     """One browser context on the console, and what it logged: a CSP violation is an error too."""
 
     def __init__(self, browser: Browser, server: Server, viewport: dict[str, int] = WIDE) -> None:
-        self.context: BrowserContext = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+        self.context: BrowserContext = browser.new_context(
+            viewport={"width": viewport["width"], "height": viewport["height"]}
+        )
         self.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
         self.page: Page = self.context.new_page()
         self.errors: list[str] = []
@@ -100,7 +102,7 @@ class Console:
             })"""
         )
         kept["cookies"] = self.context.cookies()
-        return kept
+        return dict(kept)
 
     def axe(self) -> list[dict[str, object]]:
         """axe-core's serious and critical violations on the page as it is now."""
@@ -167,7 +169,9 @@ def test_a_person_manages_tokens_through_the_console(browser: Browser, server: S
     secret_dialog.get_by_role("button", name="I have stored it").click()
     expect(secret_dialog).to_be_hidden()
     assert secret not in page.content()
-    assert secret not in json.dumps(page.evaluate("[...document.querySelectorAll('input')].map((i) => i.value)"))
+    assert secret not in json.dumps(
+        page.evaluate("[...document.querySelectorAll('input')].map((i) => i.value)")
+    )
 
     # The child this token creates, for the cascade at the end.
     status, child = request(server, "POST", TOKENS, secret, CHILD)
@@ -183,7 +187,9 @@ def test_a_person_manages_tokens_through_the_console(browser: Browser, server: S
     expect(page.get_by_role("heading", name="Token deploy-bot")).to_be_visible()
     expect(page.locator("#detail-fields")).to_contain_text("deploy:write")
     day = in_a_month[1][:10]
-    expect(page.locator("#detail-fields")).to_contain_text(re.compile(rf"in (4 weeks|30 days|1 month|next month) \({day}"))
+    expect(page.locator("#detail-fields")).to_contain_text(
+        re.compile(rf"in (4 weeks|30 days|1 month|next month) \({day}")
+    )
     expect(page.locator("#detail-details")).to_contain_text("active")
     expect(page.locator("#history")).to_contain_text("created")
     console.shot("05-details")
@@ -234,9 +240,10 @@ def test_a_person_manages_tokens_through_the_console(browser: Browser, server: S
     # The list again, at both widths; nothing wider than the screen at 375 px.
     page.get_by_role("button", name="Back to the list").click()
     page.get_by_label("Status").select_option("")
-    expect(page.locator("#token-table tbody tr").first).to_be_visible()
+    expect(page.locator("#status")).to_have_text("Page 1: 3 tokens.")
+    expect(page.locator("#token-table tbody tr").nth(1)).to_contain_text("revoked")
     console.shot("10-list-wide")
-    page.set_viewport_size(NARROW)
+    page.set_viewport_size({"width": NARROW["width"], "height": NARROW["height"]})
     assert page.evaluate("document.documentElement.scrollWidth") <= NARROW["width"]
     console.shot("11-list-375")
     assert not console.axe()
@@ -265,7 +272,9 @@ def test_a_bad_field_is_pointed_at(browser: Browser, server: Server) -> None:
 
 
 def test_a_weaker_token_is_told_which_permission_it_lacks(browser: Browser, server: Server) -> None:
-    status, weak = request(server, "POST", TOKENS, server.admin_token, {"name": "reader", "permissions": ["app_tokens:list"]})
+    status, weak = request(
+        server, "POST", TOKENS, server.admin_token, {"name": "reader", "permissions": ["app_tokens:list"]}
+    )
     assert status == 201
     console = Console(browser, server, NARROW)
     console.sign_in(weak["plaintext_token"])
@@ -285,3 +294,21 @@ def test_the_console_answers_with_its_security_headers(server: Server) -> None:
         policy = response.headers["Content-Security-Policy"]
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "script-src 'self'" in policy and "unsafe" not in policy and "frame-ancestors 'none'" in policy
+
+
+def test_paging_follows_the_api_cursor(browser: Browser, server: Server) -> None:
+    for number in range(21):  # one more than a page of the console (PAGE_SIZE in app.js)
+        assert request(server, "POST", TOKENS, server.admin_token, {"name": f"page-{number:02}"})[0] == 201
+    console = Console(browser, server)
+    console.sign_in(server.admin_token)
+    page = console.page
+    expect(page.locator("#token-table tbody tr").first).to_contain_text("page-20")  # newest first
+    expect(page.locator("#token-table tbody tr")).to_have_count(20)
+    page.get_by_role("button", name="Next page").click()
+    expect(page.locator("#status")).to_contain_text("Page 2")
+    expect(page.locator("#token-table tbody")).not_to_contain_text("page-20")
+    page.get_by_role("button", name="Previous page").click()
+    expect(page.locator("#status")).to_contain_text("Page 1")
+    expect(page.locator("#token-table tbody tr").first).to_contain_text("page-20")
+    assert console.errors == []
+    console.close()

@@ -28,7 +28,9 @@ def console_origin(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 def test_a_routed_answer_allows_exactly_the_console_origin(runtime: Runtime, console_origin: str) -> None:
     admin = mint_admin(runtime, ORG, APP, ["*"])
-    result = call("whoami", "GET", "/v1/whoami", token=admin.plaintext_token, headers={"Origin": console_origin})
+    result = call(
+        "whoami", "GET", "/v1/whoami", token=admin.plaintext_token, headers={"Origin": console_origin}
+    )
     assert result.status == 200
     assert result.headers["access-control-allow-origin"] == CONSOLE
     assert result.headers["vary"] == "Origin"
@@ -38,7 +40,9 @@ def test_refusals_before_routing_carry_it_too(runtime: Runtime, console_origin: 
     weak = mint_admin(runtime, ORG, APP, ["app_tokens:list"])
     origin = {"Origin": console_origin}
     unauthenticated = call("whoami", "GET", "/v1/whoami", headers=origin)
-    forbidden = call("create_token", "POST", TOKENS, token=weak.plaintext_token, body={"name": "x"}, headers=origin)
+    forbidden = call(
+        "create_token", "POST", TOKENS, token=weak.plaintext_token, body={"name": "x"}, headers=origin
+    )
     assert (unauthenticated.status, forbidden.status) == (401, 403)
     assert forbidden.json()["details"]["required_permission"] == "app_tokens:create"
     for result in (unauthenticated, forbidden):

@@ -81,7 +81,9 @@ def test_the_distribution_is_https_only_behind_the_headers_policy(template: dict
 def test_the_headers_policy_is_the_local_one_with_the_api_as_its_only_connection(
     template: dict[str, Any],
 ) -> None:
-    security = _props(template, "ConsoleHeadersPolicy")["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    security = _props(template, "ConsoleHeadersPolicy")["ResponseHeadersPolicyConfig"][
+        "SecurityHeadersConfig"
+    ]
     policy = " ".join(security["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"].split())
     api = "https://${AppTokensApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
     assert policy == CSP_TEMPLATE.format(api=api)
@@ -110,10 +112,14 @@ def test_the_console_files_are_local_with_no_inline_code() -> None:
     page = (CONSOLE_DIR / "index.html").read_text()
     assert not re.search(r"<script(?![^>]*\bsrc=)", page), "an inline script"
     assert not re.search(r"<style|\sstyle=|\son[a-z]+=", page), "an inline style or handler"
-    for source in (CONSOLE_DIR / name for name in ("index.html", "app.js", "api.js", "format.js", "styles.css")):
+    for source in (
+        CONSOLE_DIR / name for name in ("index.html", "app.js", "api.js", "format.js", "styles.css")
+    ):
         text = source.read_text()
         assert not re.search(r"(src|href)=\"(https?:)?//", text), source
-        assert not re.search(r"localStorage|sessionStorage|document\.cookie|indexedDB|history\.(push|replace)State", text)
+        assert not re.search(
+            r"localStorage|sessionStorage|document\.cookie|indexedDB|history\.(push|replace)State", text
+        )
 
 
 def test_the_local_server_serves_only_the_console_files(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,7 +127,12 @@ def test_the_local_server_serves_only_the_console_files(monkeypatch: pytest.Monk
     assert status == 200 and body.startswith(b"<!doctype html>")
     assert dict(headers)["Content-Security-Policy"] == CSP_TEMPLATE.format(api="'self'")
     assert console_reply("GET", "/console")[0] == 301
-    for escape in ("/console/../pyproject.toml", "/console/..%2fMakefile", "/console/nope.js", "/console/console"):
+    for escape in (
+        "/console/../pyproject.toml",
+        "/console/..%2fMakefile",
+        "/console/nope.js",
+        "/console/console",
+    ):
         assert console_reply("GET", escape)[0] == 404, escape
     assert console_reply("POST", "/console/")[0] == 405
     monkeypatch.setenv("MAX_TOKEN_LIFETIME_DAYS", "30")
