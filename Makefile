@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz client-check fuzz-long bench bench-hostile bench-embedded bench-quick ci clean lock test-dynamodb-local install-dynamodb-local run-dynamodb-local
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz client-check fuzz-long bench bench-hostile bench-embedded bench-quick test-console ci clean lock test-dynamodb-local install-dynamodb-local run-dynamodb-local
 
 # The environment is requirements.lock, exactly; the project itself goes on top without resolving
 # anything again (--no-deps), so a fresh clone tests what CI tested.
@@ -47,6 +47,20 @@ SEED ?=
 
 test: install  ## unit, integration and end-to-end tests, in a shuffled order (SEED=N to replay one)
 	$(BIN)/pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+
+CONSOLE_STAMP := $(VENV)/.installed-console
+CHROMIUM ?= /usr/bin/chromium
+
+# Playwright for Python (pinned in tests/console/requirements.txt), never its browser download:
+# the tests drive Debian's Chromium. axe-core comes from npm, exactly as package-lock.json says.
+$(CONSOLE_STAMP): $(STAMP) tests/console/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --requirement tests/console/requirements.txt
+	touch $(CONSOLE_STAMP)
+
+test-console: $(CONSOLE_STAMP)  ## the web console in headless Chromium (apt-get install -y chromium), axe-core included; screenshots in artifacts/console/
+	@test -x "$(CHROMIUM)" || { echo "make test-console: $(CHROMIUM) is missing (apt-get install -y chromium)" >&2; exit 1; }
+	cd tests/console && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	CHROMIUM=$(CHROMIUM) APP_TOKENS_CONSOLE_TESTS=1 $(BIN)/pytest tests/console -p no:randomly
 
 run-dynamodb-local: install-dynamodb-local  ## `make run` on DynamoDB Local, AWS's own emulator, instead of moto
 	$(BIN)/app-tokens serve --dynamodb local --port $(PORT)
@@ -100,7 +114,7 @@ bench-embedded: install  ## 5,000 creates over HTTP against app-tokens serve: RS
 bench-quick: install  ## fewer repetitions, no sam build; fails when a DynamoDB call or item count is off
 	$(BIN)/python -m benchmarks --quick --no-build --output benchmarks/results-quick.json
 
-ci: test test-dynamodb-local lint typecheck openapi-check sam-validate checkov smoke fuzz client-check bench-quick
+ci: test test-console test-dynamodb-local lint typecheck openapi-check sam-validate checkov smoke fuzz client-check bench-quick
 
 clean:
 	rm -rf $(VENV) .dynamodb-local .sam-venv .checkov-venv .client-venv .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,8 @@ its own, never with ``http.server``'s HTML page:
 - a body over 10 MiB (API Gateway's REST limit) is a 413, a chunked body
   (no ``Content-Length``) a 411; a ``Content-Length`` that is not a number is a 422.
 
+``/console`` is the web console's static files (``devtools.console``), on the API's origin.
+
 Stdout carries the banner only (with ``API_URL=`` and ``ADMIN_TOKEN=`` lines for
 scripts); the access log and the functions' own logs and metrics go to stderr.
 """
@@ -22,8 +24,10 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+from devtools.console import PREFIX as CONSOLE_PREFIX
+from devtools.console import console_reply, is_console
 from devtools.embedded import (
     DEMO_APP,
     DEMO_ORG,
@@ -63,6 +67,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _reply(self) -> Reply:
         api = self.server.api
+        path = unquote(urlsplit(self.path).path)
+        if is_console(path):  # the web console's static files, beside the API (same origin)
+            if (self.headers.get("Content-Length") or "0").strip() != "0":
+                self.close_connection = True  # a body sent to a static file is never read
+            return console_reply(self.command, path)
         if api is None:
             return local_error(HTTPStatus.SERVICE_UNAVAILABLE, "The local API is starting")
         length, refused = self._body_length()
@@ -137,6 +146,7 @@ def _banner(url: str, aws: LocalAws, admin_token: str | None, made_up_key: bool)
         lines += [
             f"Admin token for org {DEMO_ORG!r}, app {DEMO_APP!r} (permission '*'):",
             f"ADMIN_TOKEN={admin_token}",
+            f"Console: {url}{CONSOLE_PREFIX}/ (paste the admin token to sign in)",
             "",
             "Try:",
             f'  curl -s -H "Authorization: Bearer {admin_token}" {url}/v1/whoami',
@@ -149,6 +159,8 @@ def _banner(url: str, aws: LocalAws, admin_token: str | None, made_up_key: bool)
             "No demo data on an endpoint of your own: mint a first token with "
             "`app-tokens bootstrap --org ORG --app APP` (same TABLE_NAME, TOKEN_HASH_KEY and endpoint)."
         )
+    if not admin_token:
+        lines.append(f"Console: {url}{CONSOLE_PREFIX}/")
     lines += [f"OpenAPI: {url}/openapi.json   interactive docs: {url}/docs", "Ctrl-C stops."]
     return "\n".join(lines) + "\n"
 

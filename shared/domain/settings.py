@@ -42,6 +42,8 @@ class Settings:
     authorizer_org_id: str | None = None
     authorizer_app_id: str | None = None
     authorizer_routes: str | None = None
+    # The web console's origin (issue 17): the one browser origin the API's CORS headers allow.
+    console_origin: str | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -80,6 +82,7 @@ class Settings:
             authorizer_org_id=env.get("AUTHORIZER_ORG_ID") or None,
             authorizer_app_id=env.get("AUTHORIZER_APP_ID") or None,
             authorizer_routes=env.get("AUTHORIZER_ROUTES") or None,
+            console_origin=env.get("CONSOLE_ORIGIN") or None,
         )
 
 

@@ -29,8 +29,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.domain.errors import AuthenticationFailed, InvalidInput, ServiceError
 from shared.domain.observability import count, logger, traced
 from shared.domain.principals import Principal, vouched_caller
-from shared.domain.settings import Settings
+from shared.domain.settings import Settings, get_settings
 from shared.http.body import check_body
+from shared.http.cors import with_cors
 from shared.http.error_map import error_response, located, to_response, validation_response
 from shared.http.models import PATH_ID_PATTERN, RequestBody
 from shared.http.request import header, request_origin
@@ -253,6 +254,10 @@ def build_handler(operation: Operation, collaborators: Callable[[], HttpDeps]) -
     model = body_model(operation.router)
 
     def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        # Every answer, the early refusals too, carries the console origin's CORS headers (issue 17).
+        return with_cors(answer(event, context), event, get_settings().console_origin)
+
+    def answer(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             runtime = collaborators()
             caller = _authorize(runtime, event, operation.permission)

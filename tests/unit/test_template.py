@@ -117,6 +117,18 @@ REJECTED_CHECKS = {
     "CKV_AWS_76",  # access logs: on by default, behind an !If checkov does not evaluate
     "CKV_AWS_115",  # reserved concurrency, for the synchronous functions only
     "CKV_AWS_116",  # a DLQ, for the synchronously invoked functions only
+    # Issue 17, the console's bucket and distribution (docs/decisions.md says why for each):
+    "CKV_AWS_18",  # S3 access logs
+    "CKV_AWS_144",  # S3 cross-region replication
+    "CKV_AWS_145",  # a CMK for the bucket
+    "CKV2_AWS_62",  # S3 event notifications
+    "CKV2_AWS_61",  # an S3 lifecycle rule
+    "CKV_AWS_68",  # WAF on CloudFront
+    "CKV2_AWS_47",  # WAF's Log4j rule
+    "CKV_AWS_86",  # CloudFront access logs
+    "CKV_AWS_310",  # CloudFront origin failover
+    "CKV_AWS_174",  # a minimum TLS version, not settable with the default certificate
+    "CKV2_AWS_42",  # a custom certificate
 }
 BACKGROUND_FUNCTIONS = ("SweepExpiredTokensFunction", "PublishEventsFunction")
 
