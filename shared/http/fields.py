@@ -192,3 +192,6 @@ RequestPath = Annotated[str, StringConstraints(strict=True, max_length=2048, pat
 
 # Issue 16: how long a rotated-away access secret keeps working (0: it ends at the rotation).
 GraceSeconds = Annotated[int, Field(strict=True, ge=0, le=MAX_GRACE_SECONDS), BeforeValidator(_integral)]
+
+# Issue 16: the same float-to-int leniency for the credits' counts (shared.http.credit_models).
+integral = _integral

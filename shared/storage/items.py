@@ -100,7 +100,7 @@ EXPIRING_INDEX = "ExpiringIndex"
 EXPIRY_SHARDS = 16
 
 _TOKEN_FIELDS = tuple(f.name for f in fields(TokenRecord))
-_INT_FIELDS = {"rate_limit_rps", "rate_limit_burst", "revision"}
+_INT_FIELDS = {"rate_limit_rps", "rate_limit_burst", "revision", "credits_remaining", "credits_refill_amount"}
 _LIST_FIELDS = frozenset(TOKEN_LIST_FIELDS)
 
 
