@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.domain.clock import to_iso
+from shared.domain.credits import credits_shown
 from shared.domain.errors import Forbidden, InvalidInput
 from shared.domain.history import FieldChange
 from shared.domain.permissions import has_permission, rate_limit_breach
@@ -27,6 +28,8 @@ UPDATABLE_FIELDS: tuple[str, ...] = (
     *RESTRICTION_FIELDS,
     "rate_limit_rps",
     "rate_limit_burst",
+    # Issue 16: set by the use case (shared.services.credits), which needs the editor's own credits.
+    "credits",
 )
 
 
@@ -156,4 +159,6 @@ def narrowed(token: TokenRecord, change: TokenChange, now_iso: str) -> Edit:
 
 def _shown(token: TokenRecord, name: str) -> Any:
     """A field's value as a change records it (``enabled`` from ``disabled_at``)."""
+    if name == "credits":
+        return credits_shown(token)
     return token.enabled if name == "enabled" else getattr(token, name)

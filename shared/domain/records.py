@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from shared.domain.credits import Credits, credits_from
 from shared.domain.history import Actor, FieldChange
 from shared.domain.restrictions import RESTRICTION_FIELDS, restriction
 
@@ -25,6 +26,11 @@ PRIVATE_FIELDS = (
     "revision",
     # Issue 16 (rotation with a grace period): shown as ``details.previous_secret_expires_at``.
     "previous_access_expires_at",
+    # Issue 16 (usage credits): shown as ``details.credits``.
+    "credits_remaining",
+    "credits_refill_amount",
+    "credits_refill_interval",
+    "credits_period",
 )
 
 
@@ -69,6 +75,14 @@ class TokenRecord:
     # Issue 16: until when (strictly before) the access secret that the last rotation replaced
     # still authenticates; None when no rotation left a grace. Past that moment it is inert.
     previous_access_expires_at: str | None = None
+    # Issue 16, usage credits (``shared.domain.credits``): what is left (None: unlimited), the refill
+    # (amount and "daily"/"monthly", both or neither) and the start of the period the figure belongs
+    # to (with a refill only). The live figure is the credential item's, which every spend writes;
+    # the metadata item's copy is the figure as the last create or edit left it.
+    credits_remaining: int | None = None
+    credits_refill_amount: int | None = None
+    credits_refill_interval: str | None = None
+    credits_period: str | None = None
 
     def public_fields(self) -> dict[str, Any]:
         """The seed's fields of the token (``app_id`` and the lineage are not among them), by name."""
@@ -109,11 +123,15 @@ class TokenSpec:
     rate_limit_rps: int | None = None
     rate_limit_burst: int | None = None
     expires_at: datetime | None = None
+    # Issue 16: the credits the new token holds; None: unlimited.
+    credits: Credits | None = None
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> TokenSpec:
         """A spec from flat fields, as a create body holds them (each restriction's list under its name)."""
         flat = dict(values)
+        if isinstance(flat.get("credits"), Mapping):
+            flat["credits"] = credits_from(flat["credits"])
         restrictions = {name: tuple(flat.pop(name, ())) for name in RESTRICTION_FIELDS}
         permissions = tuple(flat.pop("permissions", ()))
         return cls(permissions=permissions, restrictions=restrictions, **flat)

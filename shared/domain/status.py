@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from shared.domain.credits import CreditsView, credits_view
 from shared.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ class TokenDetails:
     # Issue 16: when the access secret replaced by the last rotation stops working; None when no
     # grace is running (none was given, it has passed, or a refresh ended it).
     previous_secret_expires_at: str | None = None
+    # Issue 16: the live credits (any due refill applied); None when the token is unlimited.
+    credits: CreditsView | None = None
 
 
 def token_status(record: TokenRecord, now_iso: str) -> TokenStatus:
@@ -58,6 +62,7 @@ def token_details(record: TokenRecord, now_iso: str) -> TokenDetails:
         rotated_at=record.rotated_at,
         updated_at=record.updated_at,
         previous_secret_expires_at=grace_end(record, now_iso),
+        credits=credits_view(record, datetime.fromisoformat(now_iso)),
     )
 
 

@@ -211,6 +211,9 @@ def decision_for(verdict: Verdict, method_arn: str) -> AuthorizerDecision:
         context["rate_limit_limit"] = str(verdict.rate_limit.limit)
         context["rate_limit_remaining"] = str(verdict.rate_limit.remaining)
         context["rate_limit_reset"] = verdict.rate_limit.reset
+    if verdict.credits_remaining is not None:
+        # Issue 16: the credits left after this request, for the API behind (USAGE_EXHAUSTED: Deny).
+        context["credits_remaining"] = str(verdict.credits_remaining)
     effect = "Allow" if verdict.valid else "Deny"
     return AuthorizerDecision(verdict.code, _policy(token.owner_id, effect, method_arn, context))
 

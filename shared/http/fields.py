@@ -230,3 +230,6 @@ IpAddress = Annotated[
 ]
 # What a request says its client is: one printable line, as HTTP clients send it.
 UserAgent = Annotated[str, StringConstraints(strict=True, max_length=512, pattern=_LINE_PATTERN)]
+
+# Issue 16: the same float-to-int leniency for the credits' counts (shared.http.credit_models).
+integral = _integral

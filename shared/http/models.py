@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.domain.records import TokenRecord
 from shared.domain.restrictions import RESTRICTIONS, TOKEN_LIST_FIELDS, Match
+from shared.http.credit_models import Cost, CreditsBody
 from shared.http.fields import (
     HIDDEN_FROM_REPR,
     ID_PATTERN,
@@ -147,7 +148,9 @@ class TokenCreate(RequestBody):
     rate_limit_rps: RateLimitRps | None = None
     rate_limit_burst: RateLimitBurst | None = None
     expires_at: ExpiresAt | None = None
-    MAX_BODY_BYTES = 1_160_119
+    # Issue 16: usage credits; absent or null: unlimited.
+    credits: CreditsBody | None = None
+    MAX_BODY_BYTES = 1_160_707
 
     @field_validator("rate_limit_burst")
     @classmethod
@@ -199,7 +202,7 @@ _ASKED_DEFAULTS = {r.request_field: _ASKED_TYPES[r.match][1] for r in RESTRICTIO
 class TokenVerify(RequestBody):
     """The body of the verify endpoint: the token and, optionally, what its bearer wants to do."""
 
-    MAX_BODY_BYTES = 264_304
+    MAX_BODY_BYTES = 264_380
 
     token: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=512), HIDDEN_FROM_REPR]
     method: Annotated[str, StringConstraints(strict=True, max_length=16, pattern=r"^[A-Z]{1,16}$")] | None = (
@@ -212,6 +215,8 @@ class TokenVerify(RequestBody):
     permission: Permission | None = None
     __annotations__.update(_asked(Match.MEMBER))
     vars().update(_ASKED_DEFAULTS)
+    # Issue 16: the credits a valid request spends (0 checks the token without spending).
+    cost: Cost = 1
     # Where the request being verified comes from, as the calling service saw it (issue 16).
     source_ip: IpAddress | None = None
     user_agent: UserAgent | None = None
@@ -248,9 +253,12 @@ class TokenVerification(ApiModel):
         "INSUFFICIENT_SCOPE",
         "FORBIDDEN_RESOURCE",
         "RATE_LIMITED",
+        "USAGE_EXHAUSTED",
     ]
     token: AppTokenPublic | None
     rate_limit: RateLimitPublic | None
+    # Issue 16: the token's credits after the request; null when unlimited or not ours to tell.
+    credits_remaining: int | None
 
 
 class TokensPublic(ApiModel):

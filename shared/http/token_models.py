@@ -14,6 +14,7 @@ from shared.domain.edits import UPDATABLE_FIELDS, TokenChange
 from shared.domain.history import HistoryPage, HistoryType
 from shared.domain.restrictions import TOKEN_LIST_FIELDS
 from shared.domain.status import TokenDetails, TokenStatus
+from shared.http.credit_models import CreditsBody, CreditsPublic, credits_public
 from shared.http.fields import (
     Description,
     ExpiresAt,
@@ -67,7 +68,7 @@ class TokenUpdate(RequestBody):
     """
 
     model_config = ConfigDict(defer_build=True, extra="forbid", json_schema_extra=_document_the_body)
-    MAX_BODY_BYTES = 1_160_050
+    MAX_BODY_BYTES = 1_160_638
 
     name: TokenName = _UNSET
     description: Description | None = _UNSET
@@ -82,6 +83,8 @@ class TokenUpdate(RequestBody):
 
     rate_limit_rps: RateLimitRps = _UNSET
     rate_limit_burst: RateLimitBurst = _UNSET
+    # Issue 16: set or top up the credits; null removes the limit (by an unlimited caller only).
+    credits: CreditsBody | None = _UNSET
 
     @model_validator(mode="after")
     def _changes_something_within_budget(self) -> "TokenUpdate":
@@ -118,6 +121,8 @@ class TokenDetailsPublic(ApiModel):
     updated_at: Timestamp | None
     # Issue 16: when the access secret the last rotation replaced stops working; null when no grace runs.
     previous_secret_expires_at: Timestamp | None
+    # Issue 16: the live credits (any due refill applied) and the next refill; null when unlimited.
+    credits: CreditsPublic | None
 
 
 class TokenRead(ApiModel):
@@ -169,7 +174,7 @@ class TokenHistoryPublic(ApiModel):
 
 
 def _details(details: TokenDetails) -> TokenDetailsPublic:
-    return TokenDetailsPublic.model_validate(vars(details))
+    return TokenDetailsPublic.model_validate({**vars(details), "credits": credits_public(details.credits)})
 
 
 def token_read(view: TokenView) -> TokenRead:

@@ -20,6 +20,7 @@ from shared.domain.principals import Principal
 from shared.domain.records import LifecycleEvent, TokenRecord, TokenSpec
 from shared.domain.restrictions import RESTRICTION_FIELDS
 from shared.domain.status import TokenDetails, TokenStatus, no_longer, token_details, token_status
+from shared.services.credits import credit_edit, with_live_credits
 from shared.services.deps import Deps, history_ttl
 from shared.services.events import Provenance, actor_of, token_event
 from shared.services.paging import MAX_PAGE_SIZE, cursor_position, next_cursor
@@ -65,7 +66,7 @@ def get_token(deps: Deps, caller: Principal, key: TokenKey) -> TokenView:
     token = deps.repository.get_token(key.org_id, key.app_id, key.token_id)
     if token is None:
         raise NotFound("token", key.token_id)
-    return _view(token, deps.clock())
+    return _view(with_live_credits(deps, token), deps.clock())
 
 
 def _as_spec(token: TokenRecord) -> TokenSpec:
@@ -117,7 +118,14 @@ def update_token(deps: Deps, caller: Principal, key: TokenKey, change: TokenChan
     status = token_status(token, now_iso)
     if status in (TokenStatus.REVOKED, TokenStatus.EXPIRED):
         raise no_longer(key.token_id, status, "changed", "token_not_editable")
+    token = with_live_credits(deps, token)
     edit = narrowed(token, change, now_iso)
+    credits = None
+    if "credits" in change.values:
+        # Issue 16: the editor pays a top-up out of its own credits; the change joins the others.
+        credits = credit_edit(caller, token, change.values["credits"], now)
+        changes = edit.changes + ((credits.change,) if credits.change else ())
+        edit = replace(edit, token=replace(edit.token, **credits.fields), changes=changes)
     # Nobody edits a token into one they could not have created, a name-only edit included.
     check_no_escalation(caller, _as_spec(edit.token))
     if "expires_at" in change.values:
@@ -129,9 +137,10 @@ def update_token(deps: Deps, caller: Principal, key: TokenKey, change: TokenChan
     after = replace(edit.token, updated_at=now_iso, revision=(token.revision or 0) + 1)
     by = Provenance(actor_of(caller), history_ttl(after.expires_at, now, deps.lifetimes))
     try:
-        landed = deps.repository.update_token(
-            TokenEdit(token, after, _edit_events(after, edit.changes, now, by))
-        )
+        events = _edit_events(after, edit.changes, now, by)
+        credits_read = credits.read if credits is not None else None
+        funding = credits.funding if credits is not None else None
+        landed = deps.repository.update_token(TokenEdit(token, after, events, credits_read, funding))
     except TokenMissing:
         raise NotFound("token", key.token_id) from None
     if not landed:

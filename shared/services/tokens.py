@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from shared.domain.clock import to_iso
+from shared.domain.credits import UNLIMITED_CREDITS, record_fields
 from shared.domain.crypto import (
     SecretHasher,
     SecretKind,
@@ -28,9 +29,17 @@ from shared.domain.permissions import has_permission, rate_limit_breach
 from shared.domain.principals import Principal
 from shared.domain.records import Credential, TokenRecord, TokenSpec
 from shared.domain.restrictions import RESTRICTIONS
+from shared.services.credits import credit_funding
 from shared.services.deps import Deps, LifetimePolicy, history_ttl, purge_epoch
 from shared.services.events import Provenance, actor_of, token_event
-from shared.storage.repository import AppNotRegistered, Rotation, TokenKey, TokenMissing
+from shared.storage.repository import (
+    AppNotRegistered,
+    CreditDraw,
+    CreditsShort,
+    Rotation,
+    TokenKey,
+    TokenMissing,
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +120,8 @@ class Minting:
     link_purge_at: int | None = None
     # Who the history names as the creator; None for the service (bootstrap).
     actor: Actor | None = None
+    # Issue 16: the credits taken from the creator for the child's, in the create's transaction.
+    funding: CreditDraw | None = None
 
 
 def _new_secrets(token_id: str, hasher: SecretHasher) -> tuple[str, str, str, str]:
@@ -147,15 +158,23 @@ def mint_token(deps: Deps, minting: Minting) -> IssuedToken:
         rate_limit_rps=spec.rate_limit_rps,
         rate_limit_burst=spec.rate_limit_burst,
         created_by_token_id=minting.created_by_token_id,
+        **record_fields(spec.credits, issued_at),
     )
     credential = Credential(token=token, access_hash=access_hash, refresh_hash=refresh_hash)
     try:
         provenance = Provenance(minting.actor, history_ttl(token.expires_at, issued_at, deps.lifetimes))
         deps.repository.create_token(
-            credential, [token_event(CREATED, token, issued_at, provenance)], minting.link_purge_at
+            credential,
+            [token_event(CREATED, token, issued_at, provenance)],
+            minting.link_purge_at,
+            minting.funding,
         )
     except AppNotRegistered:
         raise NotFound("app", minting.app_id) from None
+    except CreditsShort:
+        # The creator spent (or was limited) since authentication read it: it no longer holds them.
+        draw = minting.funding.spend if minting.funding is not None else None
+        raise Forbidden(UNLIMITED_CREDITS if draw is None else f"credits:{draw.cost}") from None
     return IssuedToken(token=token, plaintext_token=plaintext, refresh_token_plaintext=refresh)
 
 
@@ -165,6 +184,7 @@ def create_token(deps: Deps, caller: Principal, org_id: str, app_id: str, spec: 
     check_no_escalation(caller, spec)
     policy = deps.lifetimes
     now = deps.clock()
+    funding = credit_funding(caller, spec, now)
     expires_at = _expiry(spec.expires_at, now, caller.expires_at, policy)
     # The link to the creator lasts as long as the child can be in the table (see cascade.py).
     link_purge_at = purge_epoch(datetime.fromisoformat(expires_at), policy) if caller.token_id else None
@@ -178,6 +198,7 @@ def create_token(deps: Deps, caller: Principal, org_id: str, app_id: str, spec: 
         created_by_token_id=caller.token_id,
         link_purge_at=link_purge_at,
         actor=actor_of(caller),
+        funding=funding,
     )
     return mint_token(deps, minting)
 

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from shared.domain.clock import to_iso
+from shared.domain.credits import live_remaining, spend_for
 from shared.domain.crypto import SecretKind, parse_secret
 from shared.domain.permissions import bucket_size, has_permission
-from shared.domain.records import Credential, TokenRecord
+from shared.domain.records import Bucket, Credential, TokenRecord
 from shared.domain.restrictions import REQUEST_FIELDS, RESTRICTIONS, Match
 from shared.domain.status import TokenStatus, grace_end, token_status
 from shared.services.deps import VerifyDeps
-from shared.storage.repository import TokenRepository
+from shared.storage.repository import BucketWrite, TokenRepository, UsageSpend
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -40,6 +41,8 @@ class VerifyCode(StrEnum):
     INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
     FORBIDDEN_RESOURCE = "FORBIDDEN_RESOURCE"
     RATE_LIMITED = "RATE_LIMITED"
+    # Issue 16: fewer credits left than the request costs (429-like: it passes at the next refill).
+    USAGE_EXHAUSTED = "USAGE_EXHAUSTED"
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,9 @@ class RequestContext:
 
     ``asked`` holds what the request names for each restriction, by its request field
     (``shared.domain.restrictions``: the path, the scopes it needs, the ids it acts on).
-    ``spend_rate_limit`` is off for the management API's own authentication; ``origin`` is
-    where the request comes from.
+    ``spend_rate_limit`` is off for the management API's own authentication: it spends neither
+    the rate limit nor credits. ``cost``: the credits a valid request spends (issue 16; 0 checks
+    without spending). ``origin`` is where the request comes from.
     """
 
     method: str | None = None
@@ -69,6 +73,7 @@ class RequestContext:
     asked: Mapping[str, Any] = field(default_factory=dict)
     spend_rate_limit: bool = True
     origin: Origin = field(default_factory=Origin)
+    cost: int = 1
 
     @classmethod
     def of(
@@ -78,6 +83,7 @@ class RequestContext:
         permission: str | None = None,
         spend_rate_limit: bool = True,
         origin: Origin | None = None,
+        cost: int = 1,
         **asked: Any,
     ) -> RequestContext:
         """A context from keywords: each restriction's value under its request field (``path=...``)."""
@@ -89,6 +95,7 @@ class RequestContext:
             permission=permission,
             asked=asked,
             spend_rate_limit=spend_rate_limit,
+            cost=cost,
             origin=origin or Origin(),
         )
 
@@ -109,6 +116,8 @@ class Verdict:
     code: VerifyCode
     token: TokenRecord | None = None
     rate_limit: RateLimitState | None = None
+    # Issue 16: the token's credits after this request (None: unlimited, or not decided that far).
+    credits_remaining: int | None = None
 
     @property
     def valid(self) -> bool:
@@ -161,36 +170,79 @@ def bucket_capacity(token: TokenRecord) -> int:
     return bucket_size(token.rate_limit_rps, token.rate_limit_burst) or 1
 
 
-def take_from_bucket(
-    repository: TokenRepository, credential: Credential, now: datetime
-) -> tuple[bool, RateLimitState]:
-    """Spend one request from the token's bucket, if it holds one.
+@dataclass(frozen=True)
+class Usage:
+    """What spending a request found: the code (``VALID``, ``RATE_LIMITED``, ``USAGE_EXHAUSTED``),
+    the bucket after it, and the credits left after it."""
 
-    A token bucket refilled at ``rate_limit_rps`` per second up to the burst, kept on
-    the credential item and written under a version condition, so that containers
-    racing on one bucket can never spend more than it holds.
-    """
-    token = credential.token
+    code: VerifyCode
+    rate_limit: RateLimitState | None
+    credits_remaining: int | None
+
+
+def _bucket_write(token: TokenRecord, bucket: Bucket | None, now: datetime) -> BucketWrite | RateLimitState:
+    """The bucket this request leaves, or the refusal's state when it holds less than one request."""
     rate = float(token.rate_limit_rps or 0)
     capacity = bucket_capacity(token)
     now_ms = int(now.timestamp() * 1000)
-    bucket = credential.bucket
+    level = float(capacity)
+    if bucket is not None:
+        level = min(float(capacity), bucket.level + (now_ms - bucket.at_ms) / 1000 * rate)
+    if level < 1:
+        return RateLimitState(capacity, 0, to_iso(now + timedelta(seconds=(1 - level) / rate)))
+    return BucketWrite(level - 1, now_ms, bucket.version if bucket is not None else None)
+
+
+def _bucket_after(token: TokenRecord, write: BucketWrite, now: datetime) -> RateLimitState:
+    capacity = bucket_capacity(token)
+    full_again = now + timedelta(seconds=(capacity - write.level) / float(token.rate_limit_rps or 1))
+    return RateLimitState(capacity, math.floor(write.level), to_iso(full_again))
+
+
+def take_usage(repository: TokenRepository, credential: Credential, now: datetime, cost: int) -> Usage:
+    """Spend one request from the token's bucket and ``cost`` of its credits, in one conditional
+    UpdateItem (issue 16), or neither.
+
+    The bucket refills at ``rate_limit_rps`` per second up to the burst and is written under a
+    version condition; the credits are subtracted under ``remaining >= cost`` (or, the first use of
+    a new refill period, set to the amount less ``cost`` under the period read). A refusal carries
+    the item as the winner left it, and the request decides again on that. The bucket is checked
+    first: a rate-limited request spends no credits, an exhausted one no bucket.
+    """
+    token = credential.token
+    bucket, remaining, period = credential.bucket, token.credits_remaining, token.credits_period
     for _ in range(3):
-        level = float(capacity)
-        if bucket is not None:
-            level = min(float(capacity), bucket.level + (now_ms - bucket.at_ms) / 1000 * rate)
-        if level < 1:
-            return False, RateLimitState(capacity, 0, to_iso(now + timedelta(seconds=(1 - level) / rate)))
-        left = level - 1
-        bucket = repository.spend_from_bucket(
-            token.token_id, left, now_ms, bucket.version if bucket is not None else None
-        )
-        if bucket is None:
-            full_again = now + timedelta(seconds=(capacity - left) / rate)
-            return True, RateLimitState(capacity, math.floor(left), to_iso(full_again))
+        current = replace(token, credits_remaining=remaining, credits_period=period)
+        live = live_remaining(current, now)
+        bucket_write = None
+        if token.rate_limit_rps:
+            decided = _bucket_write(token, bucket, now)
+            if isinstance(decided, RateLimitState):
+                return Usage(VerifyCode.RATE_LIMITED, decided, live)
+            bucket_write = decided
+        credit_write = None
+        if live is not None and cost > 0:
+            credit_write = spend_for(current, cost, now)
+            if credit_write is None:
+                # Refused for credits: the bucket is left as it was, and shown so.
+                shown = None
+                if bucket_write is not None:
+                    unspent = replace(bucket_write, level=bucket_write.level + 1)
+                    shown = _bucket_after(token, unspent, now)
+                return Usage(VerifyCode.USAGE_EXHAUSTED, shown, live)
+        after = None if bucket_write is None else _bucket_after(token, bucket_write, now)
+        left = live - cost if credit_write is not None and live is not None else live
+        if bucket_write is None and credit_write is None:
+            return Usage(VerifyCode.VALID, after, left)
+        found = repository.spend_usage(UsageSpend(token.token_id, bucket_write, credit_write))
+        if found is None:
+            return Usage(VerifyCode.VALID, after, left)
         # Another container spent first: decide again on the state it left.
+        bucket, remaining, period = found.bucket, found.credits_remaining, found.credits_period
     # Still contended after three tries: refuse rather than risk spending what is not there.
-    return False, RateLimitState(capacity, 0, to_iso(now))
+    if token.rate_limit_rps:
+        return Usage(VerifyCode.RATE_LIMITED, RateLimitState(bucket_capacity(token), 0, to_iso(now)), None)
+    return Usage(VerifyCode.USAGE_EXHAUSTED, None, None)
 
 
 def record_use(deps: VerifyDeps, token: TokenRecord) -> bool:
@@ -260,10 +312,10 @@ def verify(
     refused = _restriction_code(token, context)
     if refused is not None:
         return Verdict(refused, token)
-    state = None
-    if token.rate_limit_rps and context.spend_rate_limit:
-        allowed, state = take_from_bucket(deps.repository, found, now)
-        if not allowed:
-            return Verdict(VerifyCode.RATE_LIMITED, token, state)
+    usage = Usage(VerifyCode.VALID, None, live_remaining(token, now))
+    if context.spend_rate_limit:
+        usage = take_usage(deps.repository, found, now, context.cost)
+        if usage.code is not VerifyCode.VALID:
+            return Verdict(usage.code, token, usage.rate_limit, usage.credits_remaining)
     record_use(deps, token)
-    return Verdict(VerifyCode.VALID, token, state)
+    return Verdict(VerifyCode.VALID, token, usage.rate_limit, usage.credits_remaining)

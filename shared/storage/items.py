@@ -35,7 +35,11 @@ rather than stored as NULL, so that ``attribute_not_exists`` works on them.
   ``bucket_version`` (all ``N``, written under a version condition); issue 16's
   ``previous_access_hash`` (the access secret a rotation with a grace replaced, at
   most one) beside the record's ``previous_access_expires_at`` (its end, on both
-  items; a refresh or a rotation without a grace removes both). The token
+  items; a refresh or a rotation without a grace removes both). Issue 16's usage
+  credits: ``credits_remaining`` and ``credits_refill_amount`` (``N``), ``credits_refill_interval``
+  and ``credits_period`` (the start of the period the figure belongs to), record fields on both
+  items; the credential's figure is the live one (every spend writes it, in the same conditional
+  UpdateItem as the bucket), the metadata's is as the last create or edit left it. The token
   id inside a presented secret finds it with one strongly consistent GetItem.
   Expiry removes the hash attributes (nothing authenticates again) and
   sets ``purge_at``; revocation sets ``revoked_at``, ``revoked_reason`` and
@@ -100,7 +104,7 @@ EXPIRING_INDEX = "ExpiringIndex"
 EXPIRY_SHARDS = 16
 
 _TOKEN_FIELDS = tuple(f.name for f in fields(TokenRecord))
-_INT_FIELDS = {"rate_limit_rps", "rate_limit_burst", "revision"}
+_INT_FIELDS = {"rate_limit_rps", "rate_limit_burst", "revision", "credits_remaining", "credits_refill_amount"}
 _LIST_FIELDS = frozenset(TOKEN_LIST_FIELDS)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from shared.domain.credits import CreditSpend
 from shared.domain.history import HistoryEvent
 from shared.domain.records import (
     Bucket,
@@ -30,6 +31,10 @@ from shared.storage.items import EXPIRY_SHARDS, event_from_outbox_item
 __all__ = [
     "EXPIRY_SHARDS",
     "AppNotRegistered",
+    "BucketWrite",
+    "CreditDraw",
+    "CreditsRead",
+    "CreditsShort",
     "HistoryEntry",
     "HistoryItems",
     "IndexPage",
@@ -41,6 +46,8 @@ __all__ = [
     "TokenKey",
     "TokenMissing",
     "TokenRepository",
+    "UsageSpend",
+    "UsageState",
     "event_from_outbox_item",
 ]
 
@@ -51,6 +58,10 @@ class AppNotRegistered(Exception):
 
 class TokenMissing(Exception):
     """Revoke was asked for a token that does not exist in that org and app."""
+
+
+class CreditsShort(Exception):
+    """A create's giver no longer held the credits it was to give when the transaction ran (issue 16)."""
 
 
 class RevokeOutcome(Enum):
@@ -115,6 +126,56 @@ class Reroll:
 
 
 @dataclass(frozen=True)
+class CreditDraw:
+    """Credits a create or an edit takes from the giver's credential in its own transaction (issue 16).
+
+    ``spend`` ``None``: take nothing, but the giver must hold no limit at all (a caller vouched for
+    by an authorizer, whose credits the request does not show).
+    """
+
+    token_id: str
+    spend: CreditSpend | None
+
+
+@dataclass(frozen=True)
+class CreditsRead:
+    """A token's credits as an edit read them from its credential: the edit is conditioned on them,
+    so a spend landing in between makes it a conflict rather than lost or double-counted credits."""
+
+    remaining: int | None
+    period: str | None
+
+
+@dataclass(frozen=True)
+class BucketWrite:
+    """The rate-limit bucket a verification leaves: level, when, on the version it read."""
+
+    level: float
+    at_ms: int
+    expected_version: int | None
+
+
+@dataclass(frozen=True)
+class UsageSpend:
+    """What one verification spends, in one conditional UpdateItem: a request from the bucket,
+    credits, or both (issue 16)."""
+
+    token_id: str
+    bucket: BucketWrite | None = None
+    credits: CreditSpend | None = None
+
+
+@dataclass(frozen=True)
+class UsageState:
+    """What a refused spend found on the credential (from the refusal itself, no read): the bucket
+    and the credits as they now are."""
+
+    bucket: Bucket | None
+    credits_remaining: int | None
+    credits_period: str | None
+
+
+@dataclass(frozen=True)
 class TokenEdit:
     """An edit to store: the token as it was read (the write is conditioned on its ``revision``),
     the token as it becomes, and the events (with their history entries) of the change."""
@@ -122,6 +183,10 @@ class TokenEdit:
     before: TokenRecord
     after: TokenRecord
     events: Sequence[LifecycleEvent] = ()
+    # Issue 16: the target's credits as read (the credential is conditioned on them) when the edit
+    # changes them, and what the editor pays for a top-up, in the same transaction.
+    credits_read: CreditsRead | None = None
+    funding: CreditDraw | None = None
 
 
 @dataclass(frozen=True)
@@ -154,12 +219,17 @@ class TokenRepository(Protocol):
         """One page of an app's tokens, newest first, after the key ``query.after``."""
 
     def create_token(
-        self, credential: Credential, events: Sequence[LifecycleEvent] = (), link_purge_at: int | None = None
+        self,
+        credential: Credential,
+        events: Sequence[LifecycleEvent] = (),
+        link_purge_at: int | None = None,
+        funding: CreditDraw | None = None,
     ) -> None:
         """Store a new token, all or nothing, if its app is registered (else ``AppNotRegistered``).
 
         A token created by a token is linked from its creator's partition, the link expiring
-        from the table at ``link_purge_at``.
+        from the table at ``link_purge_at``. ``funding``: the credits taken from the creator in the
+        same transaction (issue 16); ``CreditsShort`` when it no longer holds them.
         """
 
     def child_links(self, parent_token_id: str, after: str | None, limit: int) -> LinkPage:
@@ -223,6 +293,10 @@ class TokenRepository(Protocol):
         self, token_id: str, level: float, at_ms: int, expected_version: int | None
     ) -> Bucket | None:
         """Store the bucket if nobody wrote it since ``expected_version``; else the bucket as it now is."""
+
+    def spend_usage(self, spend: UsageSpend) -> UsageState | None:
+        """One conditional UpdateItem of the credential: the bucket and the credits together, or
+        neither; ``None`` when it landed, else what the refusal found (issue 16)."""
 
     def expired_tokens(self, shard: int, now_iso: str, limit: int, start: dict[str, Any] | None) -> IndexPage:
         """Tokens of one shard that have expired and were not swept yet."""

@@ -99,7 +99,7 @@ def test_a_disabled_token_fails_as_a_revoked_one_on_its_next_request(
     )
     assert (verified.status, verified.json()) == (
         200,
-        {"valid": False, "code": "DISABLED", "token": None, "rate_limit": None},
+        {"valid": False, "code": "DISABLED", "token": None, "rate_limit": None, "credits_remaining": None},
     )
     assert authorizer_code(runtime, presented) == (VerifyCode.DISABLED, "unauthenticated")
     # refused refresh, and not taken for reuse: the token is not revoked, its pair still its own

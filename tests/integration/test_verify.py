@@ -43,7 +43,7 @@ def code_of(admin: IssuedToken, token: str, **asked: Any) -> str:
     result = check(admin, token, **asked)
     assert result.status == 200, result.body
     body = result.json()
-    assert set(body) == {"valid", "code", "token", "rate_limit"}
+    assert set(body) == {"valid", "code", "token", "rate_limit", "credits_remaining"}
     assert body["valid"] is (body["code"] == "VALID")
     if not body["valid"]:
         assert body["token"] is None  # no metadata beyond the code

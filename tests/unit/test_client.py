@@ -22,6 +22,7 @@ from app_tokens_sdk import (
     ServerError,
     Unreachable,
 )
+from shared.http.token_models import TokenDetailsPublic
 
 API = "http://api.test"
 # Shaped like a token, never issued by anything: what the Authorization header must carry.
@@ -50,14 +51,9 @@ TOKEN_JSON = {
     "revoked_at": None,
     "revoked_reason": None,
 }
-DETAILS = {
-    "status": "active",
-    "enabled": True,
-    "created_by_token_id": None,
-    "rotated_at": None,
-    "updated_at": None,
-    "previous_secret_expires_at": None,
-}
+# Every details field the API shows, null but for the two a live token always has: in step with the
+# model as issues add facts.
+DETAILS = {**dict.fromkeys(TokenDetailsPublic.model_fields), "status": "active", "enabled": True}
 WHOAMI = {"token": TOKEN_JSON, "org_id": "demo", "app_id": "demo-app", "details": DETAILS}
 CREATED = {
     "token": TOKEN_JSON,

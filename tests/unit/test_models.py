@@ -120,6 +120,8 @@ def _largest(schema: dict[str, Any], defs: dict[str, Any]) -> int:  # noqa: PLR0
     kind = schema.get("type")
     if "const" in schema:
         return 2 + ESCAPED_CHAR_BYTES * len(str(schema["const"]))
+    if "enum" in schema:  # the longest of the values (a credits refill's interval)
+        return 2 + ESCAPED_CHAR_BYTES * max(len(str(value)) for value in schema["enum"])
     if kind == "string":
         assert "maxLength" in schema, f"a string without maxLength has no largest size: {schema}"
         return 2 + ESCAPED_CHAR_BYTES * int(schema["maxLength"])
@@ -175,7 +177,7 @@ def test_the_token_lists_are_the_grants_and_the_domains_restrictions() -> None:
 def test_the_verify_body_asks_for_every_restriction_in_the_order_verification_checks() -> None:
     assert list(TokenVerify.model_fields) == [
         "token", "method", "path", "scopes", "permission", "workspace_id", "namespace_id", "environment_id",
-        "source_ip", "user_agent",
+        "cost", "source_ip", "user_agent",
     ]  # fmt: skip
     assert {r.request_field for r in RESTRICTIONS} <= set(TokenVerify.model_fields)
 
@@ -193,7 +195,7 @@ def test_the_update_body_holds_exactly_the_updatable_fields_with_the_create_type
     for name in set(UPDATABLE_FIELDS) - {"enabled"}:  # a new token is always enabled
         assert _field_schema(updated, name) == _field_schema(created, name), name
     nullable = [name for name, field in updated["properties"].items() if "anyOf" in field]
-    assert nullable == ["description"]
+    assert nullable == ["description", "credits"]  # credits: null removes the limit (issue 16)
 
 
 @pytest.mark.parametrize(

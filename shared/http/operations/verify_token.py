@@ -25,7 +25,9 @@ VERIFY_TOKEN = Operation(name="verify_token", permission="app_tokens:verify", ro
     operation_id="verifyAppToken",
     description="Decide whether a token may make a request (method, path, scopes, permission, workspace, "
     "namespace, environment), for services not behind API Gateway. Always 200 for a decision: an "
-    "invalid token is `valid: false` with a code and no metadata. Enforces the token's rate limit. "
+    "invalid token is `valid: false` with a code and no metadata. Enforces the token's rate limit, and "
+    "spends `cost` (default 1) of its usage credits: fewer left than that is `USAGE_EXHAUSTED` (429-like: "
+    "it passes again at the next refill); `credits_remaining` is what is left (null: unlimited). "
     f"Needs `{VERIFY_TOKEN.permission}`.",
     responses=responses({200: {"description": "The verdict."}}),
     security=SECURITY,
@@ -38,7 +40,9 @@ def verify_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenVerify, 
         raise NotFound("app", app_id)
     asked = {r.request_field: getattr(body, r.request_field) for r in RESTRICTIONS}
     origin = Origin(source_ip=body.source_ip, user_agent=body.user_agent)
-    context = RequestContext.of(method=body.method, permission=body.permission, origin=origin, **asked)
+    context = RequestContext.of(
+        method=body.method, permission=body.permission, cost=body.cost, origin=origin, **asked
+    )
     with traced("verify_token"):
         verdict = verify(scope.runtime, body.token, context, org_id=org_id, app_id=app_id)
     logger.info("token verified", extra={"code": verdict.code.value, "app_id": app_id})
@@ -48,4 +52,5 @@ def verify_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenVerify, 
         code=verdict.code.value,
         token=public_token(verdict.token) if verdict.valid and verdict.token else None,
         rate_limit=RateLimitPublic(**vars(rate_limit)) if rate_limit and verdict.token else None,
+        credits_remaining=verdict.credits_remaining if verdict.token else None,
     )

@@ -8,7 +8,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.domain.observability import logger
-from shared.domain.records import Bucket, Credential, LifecycleEvent, TokenPage, TokenRecord
+from shared.domain.records import Credential, LifecycleEvent, TokenPage, TokenRecord
+from shared.storage.dynamodb.credits import CreditOperations, draw_item
 from shared.storage.dynamodb.lifecycle import LifecycleOperations
 from shared.storage.dynamodb.managing import ManagingOperations
 from shared.storage.dynamodb.rotation import RotationOperations
@@ -18,7 +19,6 @@ from shared.storage.items import (
     TOKEN_SK_PREFIX,
     app_item,
     app_key,
-    bucket_from_item,
     credential_from_item,
     credential_key,
     link_item,
@@ -26,7 +26,7 @@ from shared.storage.items import (
     token_items,
     token_key,
 )
-from shared.storage.repository import AppNotRegistered, ListQuery, Rotation
+from shared.storage.repository import AppNotRegistered, CreditDraw, CreditsShort, ListQuery, Rotation
 
 # In the order of precedence of a token's status (shared.domain.status.token_status): revoked, expired,
 # disabled, active. A disabled token that expired is expired; ``active`` excludes disabled ones.
@@ -38,7 +38,7 @@ _STATUS_FILTERS: dict[str, str] = {
 }
 
 
-class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations, RotationOperations):
+class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations, RotationOperations, CreditOperations):
     """The repository on one DynamoDB table, through a boto3 client built only when first needed."""
 
     def get_credential(self, token_id: str) -> Credential | None:
@@ -89,9 +89,14 @@ class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations, RotationO
         )
 
     def create_token(
-        self, credential: Credential, events: Sequence[LifecycleEvent] = (), link_purge_at: int | None = None
+        self,
+        credential: Credential,
+        events: Sequence[LifecycleEvent] = (),
+        link_purge_at: int | None = None,
+        funding: CreditDraw | None = None,
     ) -> None:
-        """See :class:`TokenRepository`. One transaction: app check, token item, credential, link, events."""
+        """See :class:`TokenRepository`. One transaction: app check, token item, credential, link, the
+        creator's credits (issue 16), events."""
         token = credential.token
         puts = token_items(credential)
         if token.created_by_token_id is not None:
@@ -107,13 +112,22 @@ class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations, RotationO
         items: list[Any] = [
             {"ConditionCheck": app_check},
             *({"Put": {**new_item, "Item": item}} for item in puts),
-            *self.outbox_puts(events),
         ]
+        funding_at = len(items)
+        if funding is not None:
+            items.append(draw_item(self.table_name, funding))
+        items.extend(self.outbox_puts(events))
         try:
             self.client.transact_write_items(TransactItems=items)
         except self.client.exceptions.TransactionCanceledException as error:
             if first_reason(error) == "ConditionalCheckFailed":
                 raise AppNotRegistered from None
+            reasons = error.response.get("CancellationReasons") or []
+            funding_failed = (
+                len(reasons) > funding_at and reasons[funding_at].get("Code") == "ConditionalCheckFailed"
+            )
+            if funding is not None and funding_failed:
+                raise CreditsShort from None
             raise
 
     def rotate_secrets(
@@ -190,35 +204,6 @@ class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations, RotationO
             logger.warning("could not record token use", extra={"error_type": type(error).__name__})
             return False
         return True
-
-    def spend_from_bucket(
-        self, token_id: str, level: float, at_ms: int, expected_version: int | None
-    ) -> Bucket | None:
-        """See :class:`TokenRepository`. One conditional UpdateItem; a lost race returns the new state."""
-        values: dict[str, Any] = {
-            ":level": {"N": repr(level)},
-            ":at": {"N": str(at_ms)},
-            ":next": {"N": str((expected_version or 0) + 1)},
-        }
-        condition = "attribute_exists(PK) AND attribute_not_exists(bucket_version)"
-        if expected_version is not None:
-            condition = "bucket_version = :expected"
-            values[":expected"] = {"N": str(expected_version)}
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=credential_key(token_id),
-                UpdateExpression="SET bucket_level = :level, bucket_at = :at, bucket_version = :next",
-                ConditionExpression=condition,
-                ExpressionAttributeValues=values,
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except self.client.exceptions.ConditionalCheckFailedException as error:
-            # With ALL_OLD the refusal carries the bucket as the winner left it: no extra read.
-            old_item: Any = error.response.get("Item") or {}
-            current = bucket_from_item(old_item)
-            return current or Bucket(level=0.0, at_ms=at_ms, version=-1)
-        return None
 
     def register_app(self, org_id: str, app_id: str, registered_at: str) -> bool:
         """See :class:`TokenRepository`."""

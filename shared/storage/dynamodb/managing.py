@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.domain.records import TokenRecord
+from shared.storage.dynamodb.credits import credits_guard, draw_item
 from shared.storage.dynamodb.table import Table
 from shared.storage.items import (
     HISTORY_SK_PREFIX,
@@ -73,12 +74,21 @@ class ManagingOperations(Table):
             "Key": credential_key(before.token_id),
             "ConditionExpression": f"attribute_exists(PK) AND {same_revision}",
         }
-        items: list[Any] = [{"Update": metadata}, {"Update": credential}, *self.outbox_puts(edit.events)]
+        if edit.credits_read is not None:
+            # Issue 16: a spend landing since the read makes the edit a conflict, not lost credits.
+            guard, guard_values = credits_guard(edit.credits_read)
+            credential["ConditionExpression"] += f" AND {guard}"
+            credential["ExpressionAttributeValues"] = {**values, **guard_values}
+        items: list[Any] = [{"Update": metadata}, {"Update": credential}]
+        if edit.funding is not None:
+            items.append(draw_item(self.table_name, edit.funding))
+        items.extend(self.outbox_puts(edit.events))
         try:
             self.client.transact_write_items(TransactItems=items)
         except self.client.exceptions.TransactionCanceledException as error:
             reasons = error.response.get("CancellationReasons", [])
-            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons[:2]):
+            # The metadata, the credential, and the editor's credits when it pays (issue 16).
+            if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons[:3]):
                 if reasons[0].get("Code") == "ConditionalCheckFailed" and reasons[0].get("Item") is None:
                     raise TokenMissing from None
                 return False
