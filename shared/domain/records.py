@@ -25,6 +25,10 @@ PRIVATE_FIELDS = (
     "revision",
     # Issue 16 (rotation with a grace period): shown as ``details.previous_secret_expires_at``.
     "previous_access_expires_at",
+    # Issue 16 (canary tokens): shown as ``details.canary`` and ``details.last_tripped_at`` only, so
+    # that nothing in the seed's AppToken (list, create) tells a canary from a real token.
+    "canary",
+    "last_tripped_at",
 )
 
 
@@ -69,6 +73,10 @@ class TokenRecord:
     # Issue 16: until when (strictly before) the access secret that the last rotation replaced
     # still authenticates; None when no rotation left a grace. Past that moment it is inert.
     previous_access_expires_at: str | None = None
+    # Issue 16: a decoy that never authenticates (``shared.domain.canary``); every use trips an alarm,
+    # the last one (at most once a minute per source address) noted here.
+    canary: bool = False
+    last_tripped_at: str | None = None
 
     def public_fields(self) -> dict[str, Any]:
         """The seed's fields of the token (``app_id`` and the lineage are not among them), by name."""
@@ -109,6 +117,8 @@ class TokenSpec:
     rate_limit_rps: int | None = None
     rate_limit_burst: int | None = None
     expires_at: datetime | None = None
+    # Issue 16: a canary (decoy) token; ``shared.domain.canary`` says what one may hold.
+    canary: bool = False
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> TokenSpec:

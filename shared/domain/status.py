@@ -33,6 +33,9 @@ class TokenDetails:
     # Issue 16: when the access secret replaced by the last rotation stops working; None when no
     # grace is running (none was given, it has passed, or a refresh ended it).
     previous_secret_expires_at: str | None = None
+    # Issue 16: whether the token is a canary (a decoy), and when one was last used (tripped).
+    canary: bool = False
+    last_tripped_at: str | None = None
 
 
 def token_status(record: TokenRecord, now_iso: str) -> TokenStatus:
@@ -58,6 +61,8 @@ def token_details(record: TokenRecord, now_iso: str) -> TokenDetails:
         rotated_at=record.rotated_at,
         updated_at=record.updated_at,
         previous_secret_expires_at=grace_end(record, now_iso),
+        canary=record.canary,
+        last_tripped_at=record.last_tripped_at,
     )
 
 

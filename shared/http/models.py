@@ -147,7 +147,9 @@ class TokenCreate(RequestBody):
     rate_limit_rps: RateLimitRps | None = None
     rate_limit_burst: RateLimitBurst | None = None
     expires_at: ExpiresAt | None = None
-    MAX_BODY_BYTES = 1_160_119
+    # Issue 16: a decoy that never authenticates and trips an alarm when used (JSON true/false only).
+    canary: Annotated[bool, Field(strict=True)] = False
+    MAX_BODY_BYTES = 1_160_200
 
     @field_validator("rate_limit_burst")
     @classmethod

@@ -118,6 +118,9 @@ class TokenDetailsPublic(ApiModel):
     updated_at: Timestamp | None
     # Issue 16: when the access secret the last rotation replaced stops working; null when no grace runs.
     previous_secret_expires_at: Timestamp | None
+    # Issue 16: a canary (decoy) token, and when it was last used (tripped); null: never.
+    canary: bool
+    last_tripped_at: Timestamp | None
 
 
 class TokenRead(ApiModel):
