@@ -250,9 +250,7 @@ def refresh_token(deps: Deps, key: TokenKey, presented: str, use: CanaryUse | No
         raise AuthenticationFailed("malformed")
     credential = deps.repository.get_credential(token_id)
     if credential is not None and credential.token.canary:
-        if hasher.matches(presented, credential.refresh_hash):
-            trip(deps, credential.token, use or CanaryUse())
-        raise AuthenticationFailed("unknown")
+        _refuse_canary(deps, credential, presented, use or CanaryUse())
     if credential is None or (credential.token.org_id, credential.token.app_id) != (org_id, app_id):
         raise AuthenticationFailed("unknown")
     token = credential.token
@@ -290,6 +288,13 @@ def refresh_token(deps: Deps, key: TokenKey, presented: str, use: CanaryUse | No
     if not deps.repository.rotate_secrets(credential, rotation, events):
         raise AuthenticationFailed("refresh_race_lost")
     return IssuedToken(token=token, plaintext_token=plaintext, refresh_token_plaintext=refresh)
+
+
+def _refuse_canary(deps: Deps, credential: Credential, presented: str, use: CanaryUse) -> None:
+    """A canary's refresh: answered as an unknown refresh token, and tripped when it is its own."""
+    if deps.hasher.matches(presented, credential.refresh_hash):
+        trip(deps, credential.token, use)
+    raise AuthenticationFailed("unknown")
 
 
 def _grace_retry_start(
