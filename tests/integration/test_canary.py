@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
 
 import pytest
 
@@ -185,15 +184,3 @@ def test_a_canary_in_any_state_still_answers_as_unknown(
     got = call("get_token", "GET", f"{TOKENS_URL}/{canary.token.token_id}", token=admin.plaintext_token)
     assert got.json()["details"]["last_tripped_at"] is not None
 
-
-def test_a_use_of_a_canary_is_one_get_item_and_at_most_one_transaction(
-    runtime: Runtime, admin: IssuedToken, canary: IssuedToken, calls: Any, clock: FakeClock
-) -> None:
-    from shared.services.verification import Origin, RequestContext, verify
-
-    context = RequestContext.of(origin=Origin(source_ip="192.0.2.1"))
-    for _ in range(3):  # the first writes the trip, the next two fail its condition: the same calls
-        calls.clear()
-        assert verify(runtime, canary.plaintext_token, context).code.value == "NOT_FOUND"
-        assert calls.counts() == {"GetItem": 1, "TransactWriteItems": 1}
-        clock.advance(seconds=10)
