@@ -183,4 +183,3 @@ def test_a_canary_in_any_state_still_answers_as_unknown(
     # It tripped all the same (revoked and expired ones too, while their record holds the hash).
     got = call("get_token", "GET", f"{TOKENS_URL}/{canary.token.token_id}", token=admin.plaintext_token)
     assert got.json()["details"]["last_tripped_at"] is not None
-

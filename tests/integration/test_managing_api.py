@@ -45,6 +45,8 @@ DETAILS_FIELDS = {
     "rotated_at",
     "updated_at",
     "previous_secret_expires_at",  # issue 16
+    "canary",  # issue 16 (canary tokens)
+    "last_tripped_at",
 }
 UNKNOWN = "0" * 26
 
@@ -106,6 +108,8 @@ def test_whoami_200_for_any_valid_token_with_no_permission(admin: IssuedToken) -
         "rotated_at": None,
         "updated_at": None,
         "previous_secret_expires_at": None,
+        "canary": False,
+        "last_tripped_at": None,
     }
 
 
