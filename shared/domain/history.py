@@ -24,6 +24,8 @@ class HistoryType(StrEnum):
     REFRESH_REUSE_DETECTED = "refresh_reuse_detected"
     # Issue 16: a live secret of the token was reported leaked (the ``revoked`` entry follows).
     REPORTED_LEAKED = "reported_leaked"
+    # Issue 16: a canary token was used (at most one entry a minute per source address).
+    CANARY_TRIPPED = "canary_tripped"
 
 
 @dataclass(frozen=True)

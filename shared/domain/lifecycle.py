@@ -33,7 +33,8 @@ ENABLED = "App Token Enabled"
 # Issue 16: someone reported a live secret of the token (POST /v1/credentials/revoke); written
 # beside the token's revoked event, with ``credential_kind`` (access or refresh), never the secret.
 REPORTED_LEAKED = "App Token Reported Leaked"
-# Issue 16, a later part (canary tokens): not emitted yet; the alert rules already route it.
+# Issue 16 (canary tokens): a decoy token was used; its extra is where the use came from
+# (``source_ip``, ``user_agent``, ``method``, ``path``: ``shared.services.canary``), never the secret.
 CANARY_TRIPPED = "App Token Canary Tripped"
 # The one mapping from a lifecycle event to the history entry written beside it, in the same
 # transaction. An event not here (the expiry warning, a cascade's bookkeeping) writes none.
@@ -47,6 +48,7 @@ HISTORY_TYPES: dict[str, HistoryType] = {
     EXPIRED: HistoryType.EXPIRED,
     REFRESH_REUSE: HistoryType.REFRESH_REUSE_DETECTED,
     REPORTED_LEAKED: HistoryType.REPORTED_LEAKED,
+    CANARY_TRIPPED: HistoryType.CANARY_TRIPPED,
 }
 REFRESH_REUSE_REASON = "refresh_token_reuse"
 # A token revoked because the token that created it was revoked with ``cascade=true``.

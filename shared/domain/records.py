@@ -31,6 +31,10 @@ PRIVATE_FIELDS = (
     "credits_refill_amount",
     "credits_refill_interval",
     "credits_period",
+    # Issue 16 (canary tokens): shown as ``details.canary`` and ``details.last_tripped_at`` only, so
+    # that nothing in the seed's AppToken (list, create) tells a canary from a real token.
+    "canary",
+    "last_tripped_at",
 )
 
 
@@ -83,6 +87,10 @@ class TokenRecord:
     credits_refill_amount: int | None = None
     credits_refill_interval: str | None = None
     credits_period: str | None = None
+    # Issue 16: a decoy that never authenticates (``shared.domain.canary``); every use trips an alarm,
+    # the last one (at most once a minute per source address) noted here.
+    canary: bool = False
+    last_tripped_at: str | None = None
 
     def public_fields(self) -> dict[str, Any]:
         """The seed's fields of the token (``app_id`` and the lineage are not among them), by name."""
@@ -125,6 +133,8 @@ class TokenSpec:
     expires_at: datetime | None = None
     # Issue 16: the credits the new token holds; None: unlimited.
     credits: Credits | None = None
+    # Issue 16: a canary (decoy) token; ``shared.domain.canary`` says what one may hold.
+    canary: bool = False
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> TokenSpec:

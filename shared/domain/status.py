@@ -37,6 +37,9 @@ class TokenDetails:
     previous_secret_expires_at: str | None = None
     # Issue 16: the live credits (any due refill applied); None when the token is unlimited.
     credits: CreditsView | None = None
+    # Issue 16: whether the token is a canary (a decoy), and when one was last used (tripped).
+    canary: bool = False
+    last_tripped_at: str | None = None
 
 
 def token_status(record: TokenRecord, now_iso: str) -> TokenStatus:
@@ -63,6 +66,8 @@ def token_details(record: TokenRecord, now_iso: str) -> TokenDetails:
         updated_at=record.updated_at,
         previous_secret_expires_at=grace_end(record, now_iso),
         credits=credits_view(record, datetime.fromisoformat(now_iso)),
+        canary=record.canary,
+        last_tripped_at=record.last_tripped_at,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from typing import Annotated, Any, Protocol, get_args, get_origin, get_type_hints
@@ -36,6 +36,7 @@ from shared.http.error_map import error_response, located, to_response, validati
 from shared.http.models import PATH_ID_PATTERN, RequestBody
 from shared.http.request import header, request_origin
 from shared.services.authentication import parse_bearer, require_permission, verify_access
+from shared.services.canary import CanaryUse
 from shared.services.deps import Deps
 
 LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -58,6 +59,9 @@ class RequestScope:
 
     runtime: HttpDeps
     caller: Principal | None
+    # Issue 16: where the request comes from, for the routes whose body is a credential (refresh, the
+    # leak report): a canary presented there trips with these facts.
+    use: CanaryUse = field(default_factory=CanaryUse)
 
 
 # Not Powertools' router context: including a router in a second resolver (the OpenAPI
@@ -201,6 +205,18 @@ def _authenticate(runtime: HttpDeps, event: Mapping[str, Any]) -> Principal:
         )
 
 
+def _request_use(event: Mapping[str, Any]) -> CanaryUse:
+    """Where the request comes from, its method and path (a canary trip's facts)."""
+    origin = request_origin(event)
+    method, path = event.get("httpMethod"), event.get("path")
+    return CanaryUse(
+        source_ip=origin.source_ip,
+        user_agent=origin.user_agent,
+        method=method if isinstance(method, str) else None,
+        path=path if isinstance(path, str) else None,
+    )
+
+
 def _authorize(
     runtime: HttpDeps, event: Mapping[str, Any], permission: str | Access | None
 ) -> Principal | None:
@@ -274,7 +290,7 @@ def build_handler(operation: Operation, collaborators: Callable[[], HttpDeps]) -
         except Exception as error:
             logger.exception("unexpected failure before routing", extra={"error_type": type(error).__name__})
             return _proxy_result(to_response(error))
-        token = _scope.set(RequestScope(runtime=runtime, caller=caller))
+        token = _scope.set(RequestScope(runtime=runtime, caller=caller, use=_request_use(event)))
         try:
             return resolver.resolve(event, context)
         finally:

@@ -150,7 +150,9 @@ class TokenCreate(RequestBody):
     expires_at: ExpiresAt | None = None
     # Issue 16: usage credits; absent or null: unlimited.
     credits: CreditsBody | None = None
-    MAX_BODY_BYTES = 1_160_707
+    # Issue 16: a decoy that never authenticates and trips an alarm when used (JSON true/false only).
+    canary: Annotated[bool, Field(strict=True)] = False
+    MAX_BODY_BYTES = 1_160_788
 
     @field_validator("rate_limit_burst")
     @classmethod

@@ -123,6 +123,9 @@ class TokenDetailsPublic(ApiModel):
     previous_secret_expires_at: Timestamp | None
     # Issue 16: the live credits (any due refill applied) and the next refill; null when unlimited.
     credits: CreditsPublic | None
+    # Issue 16: a canary (decoy) token, and when it was last used (tripped); null: never.
+    canary: bool
+    last_tripped_at: Timestamp | None
 
 
 class TokenRead(ApiModel):

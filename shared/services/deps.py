@@ -63,6 +63,9 @@ class VerifyDeps(Protocol):
     def hasher(self) -> SecretHasher: ...
     @property
     def clock(self) -> Clock: ...
+    # Issue 16: a canary's trip writes a history entry, kept as long as the token's record may be.
+    @property
+    def lifetimes(self) -> LifetimePolicy: ...
 
 
 class Deps(VerifyDeps, Protocol):

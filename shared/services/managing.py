@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from shared.domain.canary import edit_problem
 from shared.domain.clock import to_iso
-from shared.domain.edits import TokenChange, narrowed, new_expiry_problem
+from shared.domain.edits import UPDATABLE_FIELDS, TokenChange, narrowed, new_expiry_problem
 from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.history import FieldChange, HistoryPage
 from shared.domain.lifecycle import DISABLED, ENABLED, UPDATED
@@ -118,6 +119,10 @@ def update_token(deps: Deps, caller: Principal, key: TokenKey, change: TokenChan
     status = token_status(token, now_iso)
     if status in (TokenStatus.REVOKED, TokenStatus.EXPIRED):
         raise no_longer(key.token_id, status, "changed", "token_not_editable")
+    # Issue 16: a canary changes its name, description and expiry only (a 422 before any 403).
+    problem = edit_problem(UPDATABLE_FIELDS, change.values) if token.canary else None
+    if problem is not None:
+        raise problem
     token = with_live_credits(deps, token)
     edit = narrowed(token, change, now_iso)
     credits = None

@@ -17,6 +17,7 @@ from shared.domain.clock import to_iso
 from shared.domain.crypto import ParsedSecret, SecretKind, parse_secret
 from shared.domain.lifecycle import REPORTED_LEAKED, REPORTED_LEAKED_REASON, REVOKED
 from shared.domain.records import Credential
+from shared.services.canary import CanaryUse, trip
 from shared.services.deps import Deps, purge_epoch
 from shared.services.events import Provenance, token_event
 from shared.services.verification import secret_matches
@@ -68,13 +69,17 @@ def _matching_kinds(deps: Deps, credential: Credential, secrets: list[ParsedSecr
     return [_KIND_NAMES[kind] for kind in SecretKind if kind in kinds]
 
 
-def revoke_reported(deps: Deps, presented: Iterable[str]) -> LeakReport:
+def revoke_reported(deps: Deps, presented: Iterable[str], use: CanaryUse | None = None) -> LeakReport:
     """Revoke every live token of which ``presented`` holds a current secret (``reported_leaked``).
 
     A disabled token is revoked too: disabling is undone by an edit, and a leaked secret must
     never work again. An expired or already revoked token is left as it is (it works nowhere).
     Each revocation is the one revoke transaction with its two events (App Token Reported Leaked,
     then App Token Revoked) and their history entries, the service as their actor.
+
+    A canary's secret is not revoked (issue 16): a canary found in public is exactly the alarm it is
+    for, so the report trips it (``use``: the reporter's address and user agent, a scanner's for a
+    secret-scanning webhook), as a use would, whatever its status, and it stays planted.
     """
     grouped = well_formed_by_token(presented)
     revoked: list[str] = []
@@ -84,6 +89,10 @@ def revoke_reported(deps: Deps, presented: Iterable[str]) -> LeakReport:
             continue
         kinds = _matching_kinds(deps, credential, secrets)
         token = credential.token
+        if token.canary:
+            if kinds:
+                trip(deps, token, use or CanaryUse())
+            continue
         now = deps.clock()
         if not kinds or token.revoked_at is not None or token.is_expired(to_iso(now)):
             continue

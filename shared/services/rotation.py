@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from shared.domain.canary import rotate_problem
 from shared.domain.clock import to_iso
 from shared.domain.errors import Conflict, InvalidInput, NotFound
 from shared.domain.history import FieldChange
@@ -56,6 +57,8 @@ def rotate_token(deps: Deps, caller: Principal, key: TokenKey, grace: timedelta)
     token = credential.token if credential is not None else deps.repository.get_token(*_where(key))
     if token is None or (token.org_id, token.app_id) != (key.org_id, key.app_id):
         raise NotFound("token", key.token_id)
+    if token.canary:
+        raise rotate_problem(key.token_id)  # whatever its status: a decoy is never rotated
     now = deps.clock()
     now_iso = to_iso(now)
     status = token_status(token, now_iso)

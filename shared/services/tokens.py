@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.domain.canary import create_problem
 from shared.domain.clock import to_iso
 from shared.domain.credits import UNLIMITED_CREDITS, record_fields
 from shared.domain.crypto import (
@@ -29,6 +30,7 @@ from shared.domain.permissions import has_permission, rate_limit_breach
 from shared.domain.principals import Principal
 from shared.domain.records import Credential, TokenRecord, TokenSpec
 from shared.domain.restrictions import RESTRICTIONS
+from shared.services.canary import CanaryUse, trip
 from shared.services.credits import credit_funding
 from shared.services.deps import Deps, LifetimePolicy, history_ttl, purge_epoch
 from shared.services.events import Provenance, actor_of, token_event
@@ -159,6 +161,7 @@ def mint_token(deps: Deps, minting: Minting) -> IssuedToken:
         rate_limit_burst=spec.rate_limit_burst,
         created_by_token_id=minting.created_by_token_id,
         **record_fields(spec.credits, issued_at),
+        canary=spec.canary,
     )
     credential = Credential(token=token, access_hash=access_hash, refresh_hash=refresh_hash)
     try:
@@ -181,6 +184,10 @@ def mint_token(deps: Deps, minting: Minting) -> IssuedToken:
 def create_token(deps: Deps, caller: Principal, org_id: str, app_id: str, spec: TokenSpec) -> IssuedToken:
     """Create a token for the caller's user, never wider nor longer-lived than the caller."""
     require_same_org(caller, org_id, "app", app_id)
+    # A canary with a permission is not a thing at all, whoever asks: a 422 before any 403.
+    problem = create_problem(spec.permissions) if spec.canary else None
+    if problem is not None:
+        raise problem
     check_no_escalation(caller, spec)
     policy = deps.lifetimes
     now = deps.clock()
@@ -242,7 +249,7 @@ def _revoke(deps: Deps, key: TokenKey, revocation: Revocation) -> bool:
     return deps.repository.revoke_token(key, to_iso(now), reason, purge_at, events)
 
 
-def refresh_token(deps: Deps, key: TokenKey, presented: str) -> IssuedToken:
+def refresh_token(deps: Deps, key: TokenKey, presented: str, use: CanaryUse | None = None) -> IssuedToken:
     """Rotate both secrets of a token with its refresh token (RFC 9700 style).
 
     The old access and refresh secrets stop working at once; id, permissions,
@@ -253,6 +260,9 @@ def refresh_token(deps: Deps, key: TokenKey, presented: str) -> IssuedToken:
     handed out in between dies. Every rotation is conditioned on the exact refresh
     hash it replaces, so of concurrent rotations exactly one wins; the others are
     a plain 401 (a race alone is not proof of theft).
+
+    A canary's refresh token is answered as an unknown one (issue 16), and trips it (``use``: where
+    the request came from), before the org and app are compared, as verification does.
     """
     org_id, app_id, token_id = key.org_id, key.app_id, key.token_id
     hasher, grace = deps.hasher, deps.refresh_grace
@@ -260,6 +270,8 @@ def refresh_token(deps: Deps, key: TokenKey, presented: str) -> IssuedToken:
     if parsed is None or parsed.kind is not SecretKind.REFRESH or parsed.token_id != token_id:
         raise AuthenticationFailed("malformed")
     credential = deps.repository.get_credential(token_id)
+    if credential is not None and credential.token.canary:
+        _refuse_canary(deps, credential, presented, use or CanaryUse())
     if credential is None or (credential.token.org_id, credential.token.app_id) != (org_id, app_id):
         raise AuthenticationFailed("unknown")
     token = credential.token
@@ -297,6 +309,13 @@ def refresh_token(deps: Deps, key: TokenKey, presented: str) -> IssuedToken:
     if not deps.repository.rotate_secrets(credential, rotation, events):
         raise AuthenticationFailed("refresh_race_lost")
     return IssuedToken(token=token, plaintext_token=plaintext, refresh_token_plaintext=refresh)
+
+
+def _refuse_canary(deps: Deps, credential: Credential, presented: str, use: CanaryUse) -> None:
+    """A canary's refresh: answered as an unknown refresh token, and tripped when it is its own."""
+    if deps.hasher.matches(presented, credential.refresh_hash):
+        trip(deps, credential.token, use)
+    raise AuthenticationFailed("unknown")
 
 
 def _grace_retry_start(

@@ -21,6 +21,7 @@ from shared.domain.permissions import bucket_size, has_permission
 from shared.domain.records import Bucket, Credential, TokenRecord
 from shared.domain.restrictions import REQUEST_FIELDS, RESTRICTIONS, Match
 from shared.domain.status import TokenStatus, grace_end, token_status
+from shared.services.canary import CanaryUse, trip
 from shared.services.deps import VerifyDeps
 from shared.storage.repository import BucketWrite, TokenRepository, UsageSpend
 
@@ -271,8 +272,19 @@ def secret_matches(deps: VerifyDeps, plaintext: str, credential: Credential) -> 
     return deps.hasher.matches(plaintext, previous)
 
 
+def canary_use(context: RequestContext) -> CanaryUse:
+    """Where a request that presented a canary came from, as the trip's event tells it."""
+    origin, path = context.origin, context.asked.get("path")
+    return CanaryUse(
+        source_ip=origin.source_ip,
+        user_agent=origin.user_agent,
+        method=context.method,
+        path=path if isinstance(path, str) else None,
+    )
+
+
 def _identify(
-    deps: VerifyDeps, presented: str, org_id: str | None, app_id: str | None
+    deps: VerifyDeps, presented: str, context: RequestContext, scope: tuple[str | None, str | None]
 ) -> Credential | VerifyCode:
     """The credential behind a presented token, or why there is none to speak of."""
     parsed = parse_secret(presented.strip())
@@ -282,6 +294,13 @@ def _identify(
     if credential is None or not secret_matches(deps, parsed.plaintext, credential):
         return VerifyCode.NOT_FOUND
     token = credential.token
+    if token.canary:
+        # Issue 16: right after the secret matched, before org, app and status, so that a canary of
+        # another org, a revoked or an expired one (until the sweep drops its hashes) answers exactly
+        # as a token that does not exist, and still trips.
+        trip(deps, token, canary_use(context))
+        return VerifyCode.NOT_FOUND
+    org_id, app_id = scope
     if (org_id is not None and token.org_id != org_id) or (app_id is not None and token.app_id != app_id):
         return VerifyCode.NOT_FOUND  # another org's or app's token is answered as if it did not exist
     return credential
@@ -298,9 +317,10 @@ def verify(
     """Decide whether ``presented`` may make the request ``context`` describes.
 
     One strongly consistent read; one conditional write more for a token with a
-    rate limit. A token of another org or app is ``NOT_FOUND``, as if it did not exist.
+    rate limit. A token of another org or app is ``NOT_FOUND``, as if it did not exist, and so is
+    a canary (issue 16), whose use costs at most one conditional transaction (its trip).
     """
-    found = _identify(deps, presented, org_id, app_id)
+    found = _identify(deps, presented, context, (org_id, app_id))
     if isinstance(found, VerifyCode):
         return Verdict(found)
     token = found.token

@@ -59,6 +59,12 @@ rather than stored as NULL, so that ``attribute_not_exists`` works on them.
   ``purge_at`` (``N``): the token's expiry plus the retention as the change left it,
   or for a revocation the record's own ``purge_at``. A token's history is one Query
   of its own partition, newest first.
+- ``TOKEN#<token_id>`` / ``CANARY#<source>``: issue 16, a canary's trip marker per source
+  address (``source`` is the address, or ``unknown``): ``tripped_at`` (the last trip that wrote
+  an event) and ``purge_at`` (``N``, a day later). A trip is written only under the condition that
+  the marker is absent or its ``tripped_at`` is a minute old, so a flood from one address costs one
+  event a minute. A canary's token and credential items carry ``canary`` (``BOOL``, only when
+  true) and ``last_tripped_at``.
 - ``OUTBOX#<event_id>`` / ``EVENT``: a lifecycle event, written in the same
   transaction as the change it reports: ``detail_type``, ``org_id``,
   ``app_id``, ``token_id``, ``occurred_at``, ``extra`` (a JSON object as text)
@@ -105,6 +111,8 @@ EXPIRY_SHARDS = 16
 
 _TOKEN_FIELDS = tuple(f.name for f in fields(TokenRecord))
 _INT_FIELDS = {"rate_limit_rps", "rate_limit_burst", "revision", "credits_remaining", "credits_refill_amount"}
+# Stored as BOOL, and only when true (a false flag is left out, as an unset field is).
+_BOOL_FIELDS = {"canary"}
 _LIST_FIELDS = frozenset(TOKEN_LIST_FIELDS)
 
 
@@ -148,7 +156,7 @@ def to_attribute(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, bool):
-        raise TypeError("booleans are not stored")
+        return {"BOOL": value}
     if isinstance(value, int):
         return {"N": str(value)}
     if isinstance(value, list):
@@ -186,7 +194,11 @@ def link_from_item(item: Mapping[str, Any]) -> ChildLink:
 
 def _record_attributes(record: TokenRecord) -> dict[str, Any]:
     # Unset fields are left out rather than stored as NULL, so that attribute_not_exists works on them.
-    return {name: to_attribute(value) for name, value in vars(record).items() if value is not None}
+    return {
+        name: to_attribute(value)
+        for name, value in vars(record).items()
+        if value is not None and not (name in _BOOL_FIELDS and value is False)
+    }
 
 
 def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
@@ -198,6 +210,8 @@ def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
             continue
         if name in _LIST_FIELDS:
             values[name] = [entry["S"] for entry in attribute["L"]]
+        elif name in _BOOL_FIELDS:
+            values[name] = attribute["BOOL"]
         elif name in _INT_FIELDS:
             values[name] = int(attribute["N"])
         else:

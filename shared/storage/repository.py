@@ -32,6 +32,7 @@ __all__ = [
     "EXPIRY_SHARDS",
     "AppNotRegistered",
     "BucketWrite",
+    "CanaryTrip",
     "CreditDraw",
     "CreditsRead",
     "CreditsShort",
@@ -206,6 +207,20 @@ class HistoryItems:
     last_key: str | None
 
 
+@dataclass(frozen=True)
+class CanaryTrip:
+    """A use of a canary to note (issue 16): which token, from where (its marker's source), when, and
+    the event (with its history entry) to write unless this source already tripped since ``not_since``.
+    ``marker_purge_at`` is the marker's TTL (epoch seconds)."""
+
+    token: TokenRecord
+    source: str
+    tripped_at: str
+    not_since: str
+    marker_purge_at: int
+    events: Sequence[LifecycleEvent] = ()
+
+
 class TokenRepository(Protocol):
     """What the use cases need from storage."""
 
@@ -314,3 +329,10 @@ class TokenRepository(Protocol):
 
     def register_app(self, org_id: str, app_id: str, registered_at: str) -> bool:
         """Register an app; ``False`` when it already was."""
+
+    def trip_canary(self, trip: CanaryTrip) -> bool:
+        """Note a canary's use: its source's marker, ``last_tripped_at`` on both of the token's items and
+        the events, in one transaction, unless that source tripped it since ``trip.not_since``.
+
+        ``False`` when it did (nothing written) or the write failed: best effort, logged, never raised.
+        """

@@ -77,6 +77,8 @@ def test_disable_takes_effect_on_the_next_request_and_enable_restores(
         "updated_at": None,
         "previous_secret_expires_at": None,
         "credits": None,
+        "canary": False,
+        "last_tripped_at": None,
     }
     assert (
         disabled["token"]["revoked_at"] is None

@@ -46,6 +46,8 @@ DETAILS_FIELDS = {
     "updated_at",
     "previous_secret_expires_at",  # issue 16
     "credits",  # issue 16: null when unlimited
+    "canary",  # issue 16 (canary tokens)
+    "last_tripped_at",
 }
 UNKNOWN = "0" * 26
 
@@ -108,6 +110,8 @@ def test_whoami_200_for_any_valid_token_with_no_permission(admin: IssuedToken) -
         "updated_at": None,
         "previous_secret_expires_at": None,
         "credits": None,
+        "canary": False,
+        "last_tripped_at": None,
     }
 
 

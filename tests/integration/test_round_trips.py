@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+from shared.entry.runtime import Runtime
 from shared.services.tokens import IssuedToken
-from tests.conftest import TOKENS_URL, CallLog, FakeClock, call
+from shared.services.verification import Origin, RequestContext, VerifyCode, verify
+from tests.conftest import TOKENS_URL, CallLog, FakeClock, call, issue
 from tests.tokens import mistype_last_character
 
 
@@ -175,3 +177,21 @@ def test_the_previous_secret_costs_no_extra_read(admin: IssuedToken, calls: Call
     assert verify.json()["code"] == "VALID"
     # Authentication, then the verified token's credential; its first use is noted (one write).
     assert calls.operations == ["GetItem", "GetItem", "TransactWriteItems"]
+
+
+def test_a_canary_use_is_one_get_item_and_at_most_one_transaction(
+    runtime: Runtime, admin: IssuedToken, calls: CallLog, clock: FakeClock
+) -> None:
+    """Issue 16: the trip is one conditional TransactWriteItems; a use within the minute from the same
+    address fails its condition and costs nothing more, so the management API stays at two calls."""
+    canary = issue(runtime, admin, canary=True)
+    for _ in range(3):
+        calls.clear()
+        assert call("whoami", "GET", "/v1/whoami", token=canary.plaintext_token).status == 401
+        assert calls.operations == ["GetItem", "TransactWriteItems"]
+        assert calls.parameters[0]["ConsistentRead"] is True
+        clock.advance(seconds=10)
+    calls.clear()
+    context = RequestContext.of(origin=Origin(source_ip="192.0.2.1"))
+    assert verify(runtime, canary.plaintext_token, context).code is VerifyCode.NOT_FOUND
+    assert calls.counts() == Counter({"GetItem": 1, "TransactWriteItems": 1})

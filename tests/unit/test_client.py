@@ -51,9 +51,12 @@ TOKEN_JSON = {
     "revoked_at": None,
     "revoked_reason": None,
 }
-# Every details field the API shows, null but for the two a live token always has: in step with the
+# Every details field the API shows, null but for the flags a token always has: in step with the
 # model as issues add facts.
-DETAILS = {**dict.fromkeys(TokenDetailsPublic.model_fields), "status": "active", "enabled": True}
+DETAILS = {
+    **dict.fromkeys(TokenDetailsPublic.model_fields),
+    **{"status": "active", "enabled": True, "canary": False},
+}
 WHOAMI = {"token": TOKEN_JSON, "org_id": "demo", "app_id": "demo-app", "details": DETAILS}
 CREATED = {
     "token": TOKEN_JSON,

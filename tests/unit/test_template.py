@@ -254,7 +254,10 @@ ALERT_RULES = {
     "AlertExpiringRule": EXPIRING,
 }
 # What each event's producer adds to its detail (shared/services): the transformers may read it.
-_EVENT_EXTRA = {REPORTED_LEAKED: {"credential_kind": "access"}}
+_EVENT_EXTRA = {
+    REPORTED_LEAKED: {"credential_kind": "access"},
+    CANARY_TRIPPED: {"source_ip": "192.0.2.1", "user_agent": "curl/8", "method": "GET", "path": "/v1/x"},
+}
 
 
 def _sample_detail(detail_type: str) -> dict[str, Any]:

@@ -24,7 +24,10 @@ CREATE_TOKEN = Operation(name="create_token", permission="app_tokens:create", ro
     summary="Create App Token",
     operation_id="createAppToken",
     description="Issue a token for the caller's user; the plaintext secrets are in this response only. "
-    f"Needs `{CREATE_TOKEN.permission}`, and every permission and restriction it grants.",
+    f"Needs `{CREATE_TOKEN.permission}`, and every permission and restriction it grants. "
+    "`canary: true` makes a decoy (issue 16): a real-looking token with no permissions that never "
+    "authenticates, answered everywhere as an unknown token, whose every use emits `App Token Canary "
+    "Tripped` (at most once a minute per source address); only `details` on get and patch tell.",
     responses=responses({201: {"description": "The new token and its secrets, shown once."}}),
     security=SECURITY,
     tags=["App Tokens"],

@@ -47,7 +47,8 @@ def refresh_app_token(
     with traced("refresh_token"):
         try:
             key = TokenKey(org_id=org_id, app_id=app_id, token_id=token_id)
-            issued = refresh_token(request_scope().runtime, key, body.refresh_token)
+            scope = request_scope()
+            issued = refresh_token(scope.runtime, key, body.refresh_token, scope.use)
         except AuthenticationFailed as failure:
             if failure.reason == "refresh_reuse":
                 logger.warning(

@@ -35,7 +35,8 @@ _REPORT_ERRORS = (413, 422, 500, 503)
     description="Report secrets found where they should not be (a public repository, a paste, a log): "
     "1 to 100 strings, access (`atok_`) or refresh (`aref_`) tokens. No authentication. Each one that is "
     "the current secret of a live token (disabled included) revokes that token at once, with "
-    "`revoked_reason` `reported_leaked` and an `App Token Reported Leaked` event. The answer is always "
+    "`revoked_reason` `reported_leaked` and an `App Token Reported Leaked` event; a canary's is not "
+    "revoked but trips it (`App Token Canary Tripped`). The answer is always "
     "202 with the number of credentials received, whatever they were (ours, unknown, malformed, "
     "already revoked), so it tells nothing about which tokens exist. A malformed string costs no "
     "database read; this route is throttled on its own (docs/secret-scanning.md).",
@@ -46,8 +47,9 @@ _REPORT_ERRORS = (413, 422, 500, 503)
 )
 def revoke_leaked_credentials(body: Annotated[CredentialsReport, Body()]) -> Response[ReportReceived]:
     """Revoke Leaked Credentials."""
+    scope = request_scope()
     with traced("report_leaked"):
-        report = revoke_reported(request_scope().runtime, body.credentials)
+        report = revoke_reported(scope.runtime, body.credentials, scope.use)
     # Counts and token ids only: the presented strings may be anyone's secrets.
     logger.info(
         "leaked credentials reported",

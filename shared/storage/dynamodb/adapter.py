@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.domain.observability import logger
 from shared.domain.records import Credential, LifecycleEvent, TokenPage, TokenRecord
+from shared.storage.dynamodb.canary import CanaryOperations
 from shared.storage.dynamodb.credits import CreditOperations, draw_item
 from shared.storage.dynamodb.lifecycle import LifecycleOperations
 from shared.storage.dynamodb.managing import ManagingOperations
@@ -38,7 +39,9 @@ _STATUS_FILTERS: dict[str, str] = {
 }
 
 
-class DynamoDBTokenRepository(LifecycleOperations, ManagingOperations, RotationOperations, CreditOperations):
+class DynamoDBTokenRepository(
+    LifecycleOperations, ManagingOperations, RotationOperations, CreditOperations, CanaryOperations
+):
     """The repository on one DynamoDB table, through a boto3 client built only when first needed."""
 
     def get_credential(self, token_id: str) -> Credential | None:
