@@ -25,6 +25,8 @@ PRIVATE_FIELDS = (
     "revision",
     # Issue 16 (rotation with a grace period): shown as ``details.previous_secret_expires_at``.
     "previous_access_expires_at",
+    # Issue 16 (IP allowlists): shown as ``details.ip_allowlist``.
+    "ip_allowlist",
 )
 
 
@@ -69,6 +71,9 @@ class TokenRecord:
     # Issue 16: until when (strictly before) the access secret that the last rotation replaced
     # still authenticates; None when no rotation left a grace. Past that moment it is inert.
     previous_access_expires_at: str | None = None
+    # Issue 16: the networks the token may be used from (``shared.domain.networks``), canonical;
+    # empty: any address. A tuple, not a list: it is no list of the seed's AppToken.
+    ip_allowlist: tuple[str, ...] = ()
 
     def public_fields(self) -> dict[str, Any]:
         """The seed's fields of the token (``app_id`` and the lineage are not among them), by name."""
@@ -109,6 +114,8 @@ class TokenSpec:
     rate_limit_rps: int | None = None
     rate_limit_burst: int | None = None
     expires_at: datetime | None = None
+    # Issue 16: canonical networks (``shared.domain.networks``); empty: any address.
+    ip_allowlist: tuple[str, ...] = ()
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> TokenSpec:
@@ -116,7 +123,8 @@ class TokenSpec:
         flat = dict(values)
         restrictions = {name: tuple(flat.pop(name, ())) for name in RESTRICTION_FIELDS}
         permissions = tuple(flat.pop("permissions", ()))
-        return cls(permissions=permissions, restrictions=restrictions, **flat)
+        ip_allowlist = tuple(flat.pop("ip_allowlist", ()))
+        return cls(permissions=permissions, restrictions=restrictions, ip_allowlist=ip_allowlist, **flat)
 
     def restricted_to(self, list_field: str) -> tuple[str, ...]:
         """The list asked for the restriction ``list_field`` (empty: unrestricted)."""

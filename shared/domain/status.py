@@ -33,6 +33,8 @@ class TokenDetails:
     # Issue 16: when the access secret replaced by the last rotation stops working; None when no
     # grace is running (none was given, it has passed, or a refresh ended it).
     previous_secret_expires_at: str | None = None
+    # Issue 16: the networks the token may be used from; empty: any address.
+    ip_allowlist: tuple[str, ...] = ()
 
 
 def token_status(record: TokenRecord, now_iso: str) -> TokenStatus:
@@ -58,6 +60,7 @@ def token_details(record: TokenRecord, now_iso: str) -> TokenDetails:
         rotated_at=record.rotated_at,
         updated_at=record.updated_at,
         previous_secret_expires_at=grace_end(record, now_iso),
+        ip_allowlist=record.ip_allowlist,
     )
 
 

@@ -27,6 +27,7 @@ from shared.http.fields import (
     EndpointPaths,
     ExpiresAt,
     IpAddress,
+    IpAllowlist,
     Permission,
     Permissions,
     QueryFlag,
@@ -147,7 +148,9 @@ class TokenCreate(RequestBody):
     rate_limit_rps: RateLimitRps | None = None
     rate_limit_burst: RateLimitBurst | None = None
     expires_at: ExpiresAt | None = None
-    MAX_BODY_BYTES = 1_160_119
+    # Issue 16: where the token may be used from; not a field of the seed's AppToken (details only).
+    ip_allowlist: IpAllowlist = []
+    MAX_BODY_BYTES = 1_219_368
 
     @field_validator("rate_limit_burst")
     @classmethod
@@ -248,6 +251,7 @@ class TokenVerification(ApiModel):
         "INSUFFICIENT_SCOPE",
         "FORBIDDEN_RESOURCE",
         "RATE_LIMITED",
+        "FORBIDDEN_IP",
     ]
     token: AppTokenPublic | None
     rate_limit: RateLimitPublic | None

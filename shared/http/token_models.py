@@ -18,6 +18,7 @@ from shared.http.fields import (
     Description,
     ExpiresAt,
     GraceSeconds,
+    IpAllowlist,
     RateLimitBurst,
     RateLimitRps,
     Timestamp,
@@ -67,7 +68,7 @@ class TokenUpdate(RequestBody):
     """
 
     model_config = ConfigDict(defer_build=True, extra="forbid", json_schema_extra=_document_the_body)
-    MAX_BODY_BYTES = 1_160_050
+    MAX_BODY_BYTES = 1_219_299
 
     name: TokenName = _UNSET
     description: Description | None = _UNSET
@@ -82,6 +83,7 @@ class TokenUpdate(RequestBody):
 
     rate_limit_rps: RateLimitRps = _UNSET
     rate_limit_burst: RateLimitBurst = _UNSET
+    ip_allowlist: IpAllowlist = _UNSET
 
     @model_validator(mode="after")
     def _changes_something_within_budget(self) -> "TokenUpdate":
@@ -118,6 +120,8 @@ class TokenDetailsPublic(ApiModel):
     updated_at: Timestamp | None
     # Issue 16: when the access secret the last rotation replaced stops working; null when no grace runs.
     previous_secret_expires_at: Timestamp | None
+    # Issue 16: the networks the token may be used from, canonical; empty: any address.
+    ip_allowlist: list[str]
 
 
 class TokenRead(ApiModel):

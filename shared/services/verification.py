@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.domain.clock import to_iso
 from shared.domain.crypto import SecretKind, parse_secret
+from shared.domain.networks import source_allowed
 from shared.domain.permissions import bucket_size, has_permission
 from shared.domain.records import Credential, TokenRecord
 from shared.domain.restrictions import REQUEST_FIELDS, RESTRICTIONS, Match
@@ -40,6 +41,8 @@ class VerifyCode(StrEnum):
     INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE"
     FORBIDDEN_RESOURCE = "FORBIDDEN_RESOURCE"
     RATE_LIMITED = "RATE_LIMITED"
+    # Issue 16: the request comes from outside the token's ip_allowlist (or from nowhere known).
+    FORBIDDEN_IP = "FORBIDDEN_IP"
 
 
 @dataclass(frozen=True)
@@ -246,7 +249,9 @@ def verify(
     """Decide whether ``presented`` may make the request ``context`` describes.
 
     One strongly consistent read; one conditional write more for a token with a
-    rate limit. A token of another org or app is ``NOT_FOUND``, as if it did not exist.
+    rate limit. The order: the token's status, its IP allowlist, its restrictions (and the
+    permission), its rate limit; the first refusal is the verdict. A token of another org or
+    app is ``NOT_FOUND``, as if it did not exist.
     """
     found = _identify(deps, presented, org_id, app_id)
     if isinstance(found, VerifyCode):
@@ -257,6 +262,10 @@ def verify(
     ended = _NOT_LIVE.get(token_status(token, to_iso(now)))
     if ended is not None:
         return Verdict(ended)
+    # Where the request comes from, before what it asks for (issue 16): a request from outside
+    # the allowlist learns nothing about the token's restrictions. Fails closed without a source.
+    if not source_allowed(token.ip_allowlist, context.origin.source_ip):
+        return Verdict(VerifyCode.FORBIDDEN_IP, token)
     refused = _restriction_code(token, context)
     if refused is not None:
         return Verdict(refused, token)

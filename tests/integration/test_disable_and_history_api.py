@@ -76,6 +76,7 @@ def test_disable_takes_effect_on_the_next_request_and_enable_restores(
         "rotated_at": None,
         "updated_at": None,
         "previous_secret_expires_at": None,
+        "ip_allowlist": [],
     }
     assert (
         disabled["token"]["revoked_at"] is None

@@ -45,6 +45,7 @@ DETAILS_FIELDS = {
     "rotated_at",
     "updated_at",
     "previous_secret_expires_at",  # issue 16
+    "ip_allowlist",  # issue 16
 }
 UNKNOWN = "0" * 26
 
@@ -106,6 +107,7 @@ def test_whoami_200_for_any_valid_token_with_no_permission(admin: IssuedToken) -
         "rotated_at": None,
         "updated_at": None,
         "previous_secret_expires_at": None,
+        "ip_allowlist": [],
     }
 
 
