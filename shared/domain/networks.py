@@ -16,6 +16,9 @@ IP_ALLOWLIST_FIELD = "ip_allowlist"
 # The required_permission of a child that would have no allowlist from an allowlisted creator.
 _ANY_ADDRESS = "*"
 
+# ::ffff:0:0/96, where IPv6 spells IPv4 addresses (RFC 4291 2.5.5.2).
+_MAPPED_PREFIX = 96
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -30,9 +33,15 @@ def canonical_network(value: str) -> str:
     """``value``'s canonical spelling; ``ValueError`` for a malformed one or one with host bits set.
 
     Host bits are refused, not masked: ``10.0.0.1/8`` most likely means a typo, and silently
-    widening it to ``10.0.0.0/8`` would admit sixteen million addresses nobody asked for.
+    widening it to ``10.0.0.0/8`` would admit sixteen million addresses nobody asked for. A
+    network of IPv4-mapped IPv6 addresses (inside ``::ffff:0:0/96``) is the IPv4 network it maps
+    (``::ffff:10.0.0.0/104`` is ``10.0.0.0/8``), since a mapped source is matched as IPv4.
     """
-    return str(ipaddress.ip_network(value, strict=True))
+    parsed = ipaddress.ip_network(value, strict=True)
+    mapped = parsed.network_address.ipv4_mapped if isinstance(parsed, ipaddress.IPv6Network) else None
+    if mapped is not None and parsed.prefixlen >= _MAPPED_PREFIX:
+        return str(ipaddress.IPv4Network((mapped, parsed.prefixlen - _MAPPED_PREFIX)))
+    return str(parsed)
 
 
 def masked_network(value: str) -> str:
@@ -55,19 +64,18 @@ def source_allowed(allowlist: Sequence[str], source_ip: str | None) -> bool:
 
     Empty: any address, known or not. Otherwise fail closed: an unknown or unreadable source is
     refused. An IPv4-mapped IPv6 source (``::ffff:192.0.2.1``, what a dual-stack socket reports
-    for an IPv4 client) is the IPv4 host it maps, so it matches the IPv4 networks; it also
-    matches an IPv6 network that holds it as written (``::ffff:0:0/96``).
+    for an IPv4 client) is the IPv4 host it maps, and only that: it matches the IPv4 networks,
+    not ``::/0`` (a list never holds a mapped network: :func:`canonical_network` stores it as IPv4).
     """
     if not allowlist:
         return True
     address = source_address(source_ip)
     if address is None:
         return False
-    candidates: list[Address] = [address]
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        candidates.append(address.ipv4_mapped)
+        address = address.ipv4_mapped
     # ``in`` is False across families (an IPv4 address is never in an IPv6 network).
-    return any(candidate in network(value) for value in allowlist for candidate in candidates)
+    return any(address in network(value) for value in allowlist)
 
 
 def shown_source(source_ip: str | None) -> str:
