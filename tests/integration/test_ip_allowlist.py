@@ -18,6 +18,7 @@ from shared.domain.principals import authorizer_context, from_authorizer_context
 from shared.entry.runtime import Runtime
 from shared.http.authorizer import authorize_request
 from shared.services.tokens import IssuedToken
+from shared.storage.dynamodb import DynamoDBTokenRepository
 from shared.storage.items import credential_key
 from tests.conftest import APP, ORG, TABLE, TOKENS_URL, CallLog, FakeClock, call, with_authorizer_environment
 from tests.integration.test_api import APP_TOKEN_FIELDS, assert_401, assert_403, assert_422, create, revoke
@@ -46,7 +47,7 @@ def verify(admin: IssuedToken, token: str, **asked: Any) -> dict[str, Any]:
 
 
 def test_create_stores_canonical_networks_shows_them_in_details_only(
-    admin: IssuedToken, runtime: Runtime
+    admin: IssuedToken, repository: DynamoDBTokenRepository
 ) -> None:
     created = child(admin, ip_allowlist=["192.0.2.1", "2001:DB8::/32", "10.0.0.0/8"])
     assert set(created["token"]) == APP_TOKEN_FIELDS  # the seed's shape: no ip_allowlist in it
@@ -60,7 +61,7 @@ def test_create_stores_canonical_networks_shows_them_in_details_only(
     assert me.status == 200 and me.json()["details"]["ip_allowlist"] == canonical
     assert "ip_allowlist" not in me.json()["token"]
     # On the credential item, the one item verification reads.
-    item = runtime.repository.client.get_item(TableName=TABLE, Key=credential_key(token_id))["Item"]
+    item = repository.client.get_item(TableName=TABLE, Key=credential_key(token_id))["Item"]
     assert [entry["S"] for entry in item["ip_allowlist"]["L"]] == canonical
     # A list page shows the seed's shape too.
     page = call("list_tokens", "GET", TOKENS_URL, token=admin.plaintext_token).json()
