@@ -15,6 +15,7 @@ from shared.domain.clock import to_iso
 from shared.domain.credits import credits_shown
 from shared.domain.errors import Forbidden, InvalidInput
 from shared.domain.history import FieldChange
+from shared.domain.networks import IP_ALLOWLIST_FIELD, allowlist_breach
 from shared.domain.permissions import has_permission, rate_limit_breach
 from shared.domain.records import TokenRecord
 from shared.domain.restrictions import RESTRICTION_FIELDS, restriction
@@ -30,6 +31,8 @@ UPDATABLE_FIELDS: tuple[str, ...] = (
     "rate_limit_burst",
     # Issue 16: set by the use case (shared.services.credits), which needs the editor's own credits.
     "credits",
+    # Issue 16: only narrower (shared.domain.networks.allowlist_breach), as a restriction list.
+    IP_ALLOWLIST_FIELD,
 )
 
 
@@ -118,6 +121,17 @@ def _narrowed_lists(token: TokenRecord, values: Mapping[str, Any]) -> dict[str, 
     return lists
 
 
+def _narrowed_allowlist(token: TokenRecord, values: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The IP allowlist the change sets (issue 16), every network inside one of the token's own."""
+    if IP_ALLOWLIST_FIELD not in values:
+        return {}
+    requested = tuple(values[IP_ALLOWLIST_FIELD])
+    breach = allowlist_breach(token.ip_allowlist, requested)
+    if breach is not None:
+        raise Forbidden(breach)
+    return {IP_ALLOWLIST_FIELD: requested}
+
+
 def narrowed(token: TokenRecord, change: TokenChange, now_iso: str) -> Edit:
     """``token`` with ``change`` applied, if the change only narrows it; else the refusal.
 
@@ -126,7 +140,8 @@ def narrowed(token: TokenRecord, change: TokenChange, now_iso: str) -> Edit:
     ``*`` covers ``*``), ``<list>:<value>`` or ``<list>:*`` for a restriction list not within
     the token's (an unrestricted list may become restricted, never the reverse),
     ``rate_limit_rps:...``/``rate_limit_burst:...`` for a higher or removed limit,
-    ``expires_at:later``. A burst without a rate in the result is ``InvalidInput``. Whether a new
+    ``expires_at:later``, ``ip_allowlist:<network>`` or ``ip_allowlist:*`` for an allowlist not
+    inside the token's (issue 16). A burst without a rate in the result is ``InvalidInput``. Whether a new
     ``expires_at`` is still in the future is :func:`new_expiry_problem`'s (checked last).
     """
     values = change.values
@@ -143,6 +158,7 @@ def narrowed(token: TokenRecord, change: TokenChange, now_iso: str) -> Edit:
             raise Forbidden("expires_at:later")
         updated["expires_at"] = expires_at  # whether it is still in the future: new_expiry_problem
     updated.update(_narrowed_lists(token, values))
+    updated.update(_narrowed_allowlist(token, values))
     if "rate_limit_rps" in values or "rate_limit_burst" in values:
         updated["rate_limit_rps"], updated["rate_limit_burst"] = _rate_limits(token, values)
     if "enabled" in values and values["enabled"] != token.enabled:

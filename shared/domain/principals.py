@@ -54,6 +54,11 @@ class Principal(Protocol):
     def rate_limit_rps(self) -> int | None: ...
     @property
     def rate_limit_burst(self) -> int | None: ...
+    @property
+    def ip_allowlist(self) -> Sequence[str]:
+        """The networks the caller may act from (issue 16); empty: any address."""
+        ...
+
     def restricted_to(self, list_field: str) -> Sequence[str]:
         """The caller's list of one restriction (``shared.domain.restrictions``); empty: unrestricted."""
         ...
@@ -72,6 +77,8 @@ class VouchedCaller:
     restrictions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     rate_limit_rps: int | None = None
     rate_limit_burst: int | None = None
+    # Issue 16: the calling token's allowlist, so that what it creates stays inside it.
+    ip_allowlist: tuple[str, ...] = ()
 
     def restricted_to(self, list_field: str) -> tuple[str, ...]:
         """See :class:`Principal`."""
@@ -102,6 +109,8 @@ def authorizer_context(token: TokenRecord) -> dict[str, str]:
     for name in LIMIT_FIELDS:
         value = getattr(token, name)
         context[name] = "" if value is None else str(value)
+    # Issue 16: networks hold no space either; "" for none.
+    context["ip_allowlist"] = " ".join(token.ip_allowlist)
     return context
 
 
@@ -127,6 +136,7 @@ def from_authorizer_context(context: Mapping[str, Any]) -> VouchedCaller | None:
         restrictions={name: _words(context.get(name)) for name in RESTRICTION_FIELDS},
         rate_limit_rps=_limit(context.get("rate_limit_rps")),
         rate_limit_burst=_limit(context.get("rate_limit_burst")),
+        ip_allowlist=_words(context.get("ip_allowlist")),
     )
 
 

@@ -35,6 +35,8 @@ PRIVATE_FIELDS = (
     # that nothing in the seed's AppToken (list, create) tells a canary from a real token.
     "canary",
     "last_tripped_at",
+    # Issue 16 (IP allowlists): shown as ``details.ip_allowlist``.
+    "ip_allowlist",
 )
 
 
@@ -91,6 +93,9 @@ class TokenRecord:
     # the last one (at most once a minute per source address) noted here.
     canary: bool = False
     last_tripped_at: str | None = None
+    # Issue 16: the networks the token may be used from (``shared.domain.networks``), canonical;
+    # empty: any address. A tuple, not a list: it is no list of the seed's AppToken.
+    ip_allowlist: tuple[str, ...] = ()
 
     def public_fields(self) -> dict[str, Any]:
         """The seed's fields of the token (``app_id`` and the lineage are not among them), by name."""
@@ -135,6 +140,8 @@ class TokenSpec:
     credits: Credits | None = None
     # Issue 16: a canary (decoy) token; ``shared.domain.canary`` says what one may hold.
     canary: bool = False
+    # Issue 16: canonical networks (``shared.domain.networks``); empty: any address.
+    ip_allowlist: tuple[str, ...] = ()
 
     @classmethod
     def from_fields(cls, values: Mapping[str, Any]) -> TokenSpec:
@@ -144,7 +151,8 @@ class TokenSpec:
             flat["credits"] = credits_from(flat["credits"])
         restrictions = {name: tuple(flat.pop(name, ())) for name in RESTRICTION_FIELDS}
         permissions = tuple(flat.pop("permissions", ()))
-        return cls(permissions=permissions, restrictions=restrictions, **flat)
+        ip_allowlist = tuple(flat.pop("ip_allowlist", ()))
+        return cls(permissions=permissions, restrictions=restrictions, ip_allowlist=ip_allowlist, **flat)
 
     def restricted_to(self, list_field: str) -> tuple[str, ...]:
         """The list asked for the restriction ``list_field`` (empty: unrestricted)."""

@@ -40,6 +40,8 @@ class TokenDetails:
     # Issue 16: whether the token is a canary (a decoy), and when one was last used (tripped).
     canary: bool = False
     last_tripped_at: str | None = None
+    # Issue 16: the networks the token may be used from; empty: any address.
+    ip_allowlist: tuple[str, ...] = ()
 
 
 def token_status(record: TokenRecord, now_iso: str) -> TokenStatus:
@@ -68,6 +70,7 @@ def token_details(record: TokenRecord, now_iso: str) -> TokenDetails:
         credits=credits_view(record, datetime.fromisoformat(now_iso)),
         canary=record.canary,
         last_tripped_at=record.last_tripped_at,
+        ip_allowlist=record.ip_allowlist,
     )
 
 

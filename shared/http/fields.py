@@ -12,6 +12,7 @@ from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, Stri
 from pydantic_core import PydanticCustomError
 
 from shared.domain.lifecycle import SERVICE_REVOKE_REASONS
+from shared.domain.networks import canonical_network, masked_network
 from shared.services.rotation import MAX_GRACE_SECONDS
 
 # A field that holds a plaintext secret stays out of the model's repr: libraries print models
@@ -233,3 +234,32 @@ UserAgent = Annotated[str, StringConstraints(strict=True, max_length=512, patter
 
 # Issue 16: the same float-to-int leniency for the credits' counts (shared.http.credit_models).
 integral = _integral
+
+# Issue 16: one network of an IP allowlist: an address (a host: /32 or /128) or an address and a
+# prefix length (0..32, 0..128, no leading zeros), the address as IpAddress spells it. The pattern
+# refuses what ipaddress would not read (and netmask spellings, which it would); what it cannot
+# say, a network with host bits set, is the validator's 422 (docs/decisions.md).
+_V4_PREFIX = r"(3[0-2]|[12]?[0-9])"
+_V6_PREFIX = r"(12[0-8]|1[01][0-9]|[1-9]?[0-9])"
+IP_NETWORK_PATTERN = rf"^({IPV4_PATTERN}(/{_V4_PREFIX})?|{IPV6_PATTERN}(/{_V6_PREFIX})?)$"
+IP_NETWORK_MAX_CHARS = IP_ADDRESS_MAX_CHARS + len("/128")
+
+
+def _canonical_network(value: str) -> str:
+    try:
+        return canonical_network(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "ip_network_host_bits",
+            "Network has host bits set: write {network}, or the host address alone",
+            {"network": masked_network(value)},
+        ) from None
+
+
+IpNetwork = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=IP_NETWORK_MAX_CHARS, pattern=IP_NETWORK_PATTERN),
+    AfterValidator(_canonical_network),
+]
+# Unique after canonicalisation: 10.0.0.1 and 10.0.0.1/32 are one network, a list_unique 422.
+IpAllowlist = Annotated[list[IpNetwork], _AT_MOST_100, AfterValidator(_unique)]

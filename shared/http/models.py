@@ -28,6 +28,7 @@ from shared.http.fields import (
     EndpointPaths,
     ExpiresAt,
     IpAddress,
+    IpAllowlist,
     Permission,
     Permissions,
     QueryFlag,
@@ -152,7 +153,9 @@ class TokenCreate(RequestBody):
     credits: CreditsBody | None = None
     # Issue 16: a decoy that never authenticates and trips an alarm when used (JSON true/false only).
     canary: Annotated[bool, Field(strict=True)] = False
-    MAX_BODY_BYTES = 1_160_788
+    # Issue 16: where the token may be used from; not a field of the seed's AppToken (details only).
+    ip_allowlist: IpAllowlist = []
+    MAX_BODY_BYTES = 1_220_037
 
     @field_validator("rate_limit_burst")
     @classmethod
@@ -256,6 +259,7 @@ class TokenVerification(ApiModel):
         "FORBIDDEN_RESOURCE",
         "RATE_LIMITED",
         "USAGE_EXHAUSTED",
+        "FORBIDDEN_IP",
     ]
     token: AppTokenPublic | None
     rate_limit: RateLimitPublic | None

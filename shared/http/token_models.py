@@ -19,6 +19,7 @@ from shared.http.fields import (
     Description,
     ExpiresAt,
     GraceSeconds,
+    IpAllowlist,
     RateLimitBurst,
     RateLimitRps,
     Timestamp,
@@ -68,7 +69,7 @@ class TokenUpdate(RequestBody):
     """
 
     model_config = ConfigDict(defer_build=True, extra="forbid", json_schema_extra=_document_the_body)
-    MAX_BODY_BYTES = 1_160_638
+    MAX_BODY_BYTES = 1_219_887
 
     name: TokenName = _UNSET
     description: Description | None = _UNSET
@@ -85,6 +86,7 @@ class TokenUpdate(RequestBody):
     rate_limit_burst: RateLimitBurst = _UNSET
     # Issue 16: set or top up the credits; null removes the limit (by an unlimited caller only).
     credits: CreditsBody | None = _UNSET
+    ip_allowlist: IpAllowlist = _UNSET
 
     @model_validator(mode="after")
     def _changes_something_within_budget(self) -> "TokenUpdate":
@@ -126,6 +128,8 @@ class TokenDetailsPublic(ApiModel):
     # Issue 16: a canary (decoy) token, and when it was last used (tripped); null: never.
     canary: bool
     last_tripped_at: Timestamp | None
+    # Issue 16: the networks the token may be used from, canonical; empty: any address.
+    ip_allowlist: list[str]
 
 
 class TokenRead(ApiModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from shared.domain.crypto import ParsedSecret, SecretKind, parse_secret
 from shared.domain.errors import AuthenticationFailed, Forbidden
+from shared.domain.networks import IP_ALLOWLIST_FIELD, shown_source
 from shared.domain.permissions import has_permission
 from shared.domain.principals import Principal
 from shared.domain.records import TokenRecord
@@ -52,10 +53,14 @@ def verify_access(
     One strongly consistent GetItem (and ``last_used_at`` at most once a minute). Rate
     limits guard the APIs a token is for, not the management of tokens, so they are not
     spent here: a management request stays within its two DynamoDB calls. A token whose
-    ``endpoint_paths`` do not allow ``path`` is known but refused: 403 naming the path.
+    ``endpoint_paths`` do not allow ``path`` is known but refused: 403 naming the path; one
+    used from outside its ``ip_allowlist`` is a 403 naming the address (``ip_allowlist:<address>``).
     """
     context = RequestContext.of(method=method, path=path, spend_rate_limit=False, origin=origin)
     verdict = verify(deps, presented.plaintext, context)
+    if verdict.code is VerifyCode.FORBIDDEN_IP:
+        # Known but refused where it comes from (issue 16): 403 naming the address, checked first.
+        raise Forbidden(f"{IP_ALLOWLIST_FIELD}:{shown_source(origin.source_ip if origin else None)}")
     if verdict.code is VerifyCode.FORBIDDEN_PATH:
         raise Forbidden(f"endpoint_paths:{path or ''}")
     if not verdict.valid or verdict.token is None:

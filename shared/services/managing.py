@@ -80,6 +80,7 @@ def _as_spec(token: TokenRecord) -> TokenSpec:
         restrictions={name: tuple(token.restricted_to(name)) for name in RESTRICTION_FIELDS},
         rate_limit_rps=token.rate_limit_rps,
         rate_limit_burst=token.rate_limit_burst,
+        ip_allowlist=token.ip_allowlist,
     )
 
 

@@ -26,6 +26,7 @@ from shared.domain.crypto import (
 from shared.domain.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
 from shared.domain.history import Actor
 from shared.domain.lifecycle import CREATED, REFRESH_REUSE, REFRESH_REUSE_REASON, REVOKED, ROTATED
+from shared.domain.networks import allowlist_breach
 from shared.domain.permissions import has_permission, rate_limit_breach
 from shared.domain.principals import Principal
 from shared.domain.records import Credential, TokenRecord, TokenSpec
@@ -73,6 +74,10 @@ def check_no_escalation(caller: Principal, spec: TokenSpec) -> None:
     breach = rate_limit_breach(
         (caller.rate_limit_rps, caller.rate_limit_burst), (spec.rate_limit_rps, spec.rate_limit_burst)
     )
+    if breach is not None:
+        raise Forbidden(breach)
+    # Issue 16: every network of the new token inside one of the creator's (none: ip_allowlist:*).
+    breach = allowlist_breach(caller.ip_allowlist, spec.ip_allowlist)
     if breach is not None:
         raise Forbidden(breach)
 
@@ -162,6 +167,7 @@ def mint_token(deps: Deps, minting: Minting) -> IssuedToken:
         created_by_token_id=minting.created_by_token_id,
         **record_fields(spec.credits, issued_at),
         canary=spec.canary,
+        ip_allowlist=tuple(spec.ip_allowlist),
     )
     credential = Credential(token=token, access_hash=access_hash, refresh_hash=refresh_hash)
     try:

@@ -17,6 +17,7 @@ from typing import Any
 from shared.domain.clock import to_iso
 from shared.domain.credits import live_remaining, spend_for
 from shared.domain.crypto import SecretKind, parse_secret
+from shared.domain.networks import source_allowed
 from shared.domain.permissions import bucket_size, has_permission
 from shared.domain.records import Bucket, Credential, TokenRecord
 from shared.domain.restrictions import REQUEST_FIELDS, RESTRICTIONS, Match
@@ -44,6 +45,8 @@ class VerifyCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
     # Issue 16: fewer credits left than the request costs (429-like: it passes at the next refill).
     USAGE_EXHAUSTED = "USAGE_EXHAUSTED"
+    # Issue 16: the request comes from outside the token's ip_allowlist (or from nowhere known).
+    FORBIDDEN_IP = "FORBIDDEN_IP"
 
 
 @dataclass(frozen=True)
@@ -317,8 +320,10 @@ def verify(
     """Decide whether ``presented`` may make the request ``context`` describes.
 
     One strongly consistent read; one conditional write more for a token with a
-    rate limit. A token of another org or app is ``NOT_FOUND``, as if it did not exist, and so is
-    a canary (issue 16), whose use costs at most one conditional transaction (its trip).
+    rate limit. The order: the token's status, its IP allowlist, its restrictions (and the
+    permission), its rate limit and credits; the first refusal is the verdict. A token of another
+    org or app is ``NOT_FOUND``, as if it did not exist, and so is a canary (issue 16), whose use
+    costs at most one conditional transaction (its trip).
     """
     found = _identify(deps, presented, context, (org_id, app_id))
     if isinstance(found, VerifyCode):
@@ -329,6 +334,10 @@ def verify(
     ended = _NOT_LIVE.get(token_status(token, to_iso(now)))
     if ended is not None:
         return Verdict(ended)
+    # Where the request comes from, before what it asks for (issue 16): a request from outside
+    # the allowlist learns nothing about the token's restrictions. Fails closed without a source.
+    if not source_allowed(token.ip_allowlist, context.origin.source_ip):
+        return Verdict(VerifyCode.FORBIDDEN_IP, token)
     refused = _restriction_code(token, context)
     if refused is not None:
         return Verdict(refused, token)

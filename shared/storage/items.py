@@ -16,7 +16,9 @@ rather than stored as NULL, so that ``attribute_not_exists`` works on them.
   and ``rate_limit_burst`` (``N``)), and then, as the token lives:
   ``last_used_at`` (at most once a minute), ``rotated_at`` (the last rotation),
   ``previous_access_expires_at`` (issue 16: the grace end of the access secret the
-  last rotation replaced), ``updated_at`` and ``revision`` (``N``, counts the edits; an edit is conditioned
+  last rotation replaced), ``ip_allowlist`` (``L``, issue 16: canonical networks; on both
+  items, so that get and verification read it without another read), ``updated_at`` and
+  ``revision`` (``N``, counts the edits; an edit is conditioned
   on it), ``disabled_at`` (while disabled; enabling removes it),
   ``revoked_at`` and ``revoked_reason`` (revocation), ``expiring_notified_at``
   (the expiry warning went out), ``purge_at`` (``N``, the TTL: set on
@@ -88,6 +90,7 @@ from typing import Any
 
 from shared.domain.history import Actor, FieldChange, HistoryEvent, HistoryType
 from shared.domain.lifecycle import HISTORY_TYPES
+from shared.domain.networks import IP_ALLOWLIST_FIELD
 from shared.domain.records import Bucket, ChildLink, Credential, LifecycleEvent, TokenRecord
 from shared.domain.restrictions import TOKEN_LIST_FIELDS
 
@@ -114,6 +117,8 @@ _INT_FIELDS = {"rate_limit_rps", "rate_limit_burst", "revision", "credits_remain
 # Stored as BOOL, and only when true (a false flag is left out, as an unset field is).
 _BOOL_FIELDS = {"canary"}
 _LIST_FIELDS = frozenset(TOKEN_LIST_FIELDS)
+# Lists of the record that are tuples (not of the seed's AppToken): issue 16's ip_allowlist.
+_TUPLE_FIELDS = frozenset({IP_ALLOWLIST_FIELD})
 
 
 def app_key(org_id: str, app_id: str) -> dict[str, Any]:
@@ -159,7 +164,7 @@ def to_attribute(value: Any) -> dict[str, Any]:
         return {"BOOL": value}
     if isinstance(value, int):
         return {"N": str(value)}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return {"L": [{"S": item} for item in value]}
     raise TypeError(f"cannot store {type(value).__name__}")
 
@@ -212,6 +217,8 @@ def record_from_item(item: Mapping[str, Any]) -> TokenRecord:
             values[name] = [entry["S"] for entry in attribute["L"]]
         elif name in _BOOL_FIELDS:
             values[name] = attribute["BOOL"]
+        elif name in _TUPLE_FIELDS:
+            values[name] = tuple(entry["S"] for entry in attribute["L"])
         elif name in _INT_FIELDS:
             values[name] = int(attribute["N"])
         else:

@@ -13,6 +13,9 @@ document can still be a documented 422:
   most ``MAX_TOKEN_LIST_CHARACTERS`` characters;
 - a revoke reason may not be one the service writes itself, in any case or with spaces around
   it (the document's ``not: enum`` only refuses the exact spellings);
+- an ``ip_allowlist`` network (create, update; issue 16) may not have host bits set
+  (``10.0.0.1/8``), and its networks must be unique once canonical (``10.0.0.1`` is
+  ``10.0.0.1/32``): the hooks clear the host bits and drop the repeats;
 - an update's ``expires_at`` must be in the future (and earlier than the token's: a later one
   is a 403, which the checks accept), its ``rate_limit_burst`` needs a rate, its lists fit the
   same budget as a create's, and a revoked token cannot be updated (422 at the token id).
@@ -62,7 +65,9 @@ from typing import Any
 import schemathesis
 
 from shared.domain.lifecycle import SERVICE_REVOKE_REASONS
+from shared.domain.networks import canonical_network, masked_network
 from shared.domain.restrictions import TOKEN_LIST_FIELDS
+from shared.http.fields import IP_NETWORK_PATTERN
 from shared.http.models import MAX_TOKEN_LIST_CHARACTERS
 
 # The admin token `app-tokens serve` prints lives 365 days; a day ahead is inside every bound.
@@ -157,6 +162,24 @@ def _fit_create(body: dict[str, Any]) -> None:
         return  # schema-invalid: a negative case, left alone
     while sum(len(item) for items in lists for item in items) > MAX_TOKEN_LIST_CHARACTERS:
         max(lists, key=lambda items: sum(map(len, items))).pop()
+    _fit_allowlist(body)
+
+
+def _fit_allowlist(body: dict[str, Any]) -> None:
+    """A schema-valid ``ip_allowlist`` made valid: host bits cleared, repeats (once canonical) dropped.
+
+    A generated list never locks the run out: only the admin token authenticates the run, and it
+    has no list (the local server's requests come from 127.0.0.1 anyway).
+    """
+    networks = body.get("ip_allowlist")
+    if not isinstance(networks, list) or not all(
+        isinstance(item, str) and re.fullmatch(IP_NETWORK_PATTERN, item) for item in networks
+    ):
+        return  # schema-invalid: a negative case, left alone
+    fitted: dict[str, str] = {}
+    for item in networks:
+        fitted.setdefault(canonical_network(masked_network(item)), masked_network(item))
+    body["ip_allowlist"] = list(fitted.values())
 
 
 @schemathesis.hook

@@ -119,6 +119,7 @@ def test_a_valid_token_is_allowed_with_its_facts(runtime: Runtime, admin: Issued
         "endpoint_paths": "",
         "rate_limit_rps": "",
         "rate_limit_burst": "",
+        "ip_allowlist": "",
     }
     assert token.plaintext_token not in json.dumps(context)
 

@@ -79,6 +79,7 @@ def test_disable_takes_effect_on_the_next_request_and_enable_restores(
         "credits": None,
         "canary": False,
         "last_tripped_at": None,
+        "ip_allowlist": [],
     }
     assert (
         disabled["token"]["revoked_at"] is None

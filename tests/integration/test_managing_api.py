@@ -48,6 +48,7 @@ DETAILS_FIELDS = {
     "credits",  # issue 16: null when unlimited
     "canary",  # issue 16 (canary tokens)
     "last_tripped_at",
+    "ip_allowlist",  # issue 16
 }
 UNKNOWN = "0" * 26
 
@@ -112,6 +113,7 @@ def test_whoami_200_for_any_valid_token_with_no_permission(admin: IssuedToken) -
         "credits": None,
         "canary": False,
         "last_tripped_at": None,
+        "ip_allowlist": [],
     }
 
 
