@@ -312,3 +312,50 @@ def test_paging_follows_the_api_cursor(browser: Browser, server: Server) -> None
     expect(page.locator("#token-table tbody tr").first).to_contain_text("page-20")
     assert console.errors == []
     console.close()
+
+
+def test_the_guards_are_set_in_the_form_and_shown_in_the_details(browser: Browser, server: Server) -> None:
+    """Issue 16's fields through the console: an IP allowlist, credits with a refill, a canary."""
+    console = Console(browser, server)
+    page = console.page
+    console.sign_in(server.admin_token)
+    console.create(
+        {
+            "Name": "metered-office",
+            "IP allowlist (CIDRs)": "127.0.0.1, 2001:DB8::/32",
+            "Remaining uses": "50",
+            "Refill amount": "100",
+        }
+    )
+    page.locator("#c-refill-interval").select_option("daily")
+    page.locator("#create-dialog").get_by_role("button", name="Create", exact=True).click()
+    secret_dialog = page.get_by_role("dialog", name="Copy the new secret now")
+    expect(secret_dialog).to_be_visible()
+    secret = page.locator("#secret-value").input_value()
+    secret_dialog.get_by_role("button", name="I have stored it").click()
+    status, read = request(server, "GET", f"{TOKENS}/{secret.split('_')[1]}", server.admin_token)
+    assert status == 200
+    assert read["details"]["ip_allowlist"] == ["127.0.0.1/32", "2001:db8::/32"]  # canonical
+    assert read["details"]["credits"]["remaining"] == 50
+    assert read["details"]["credits"]["refill"] == {"amount": 100, "interval": "daily"}
+    page.get_by_role("button", name="metered-office", exact=True).click()
+    expect(page.locator("#detail-details")).to_contain_text("127.0.0.1/32, 2001:db8::/32")
+    expect(page.locator("#detail-details")).to_contain_text('"remaining":50')
+    console.shot("14-guards")
+    page.get_by_role("button", name="Back to the list").click()
+
+    console.create({"Name": "planted-decoy"})
+    page.get_by_label("Canary (any use of this token raises an alert)").check()
+    page.locator("#create-dialog").get_by_role("button", name="Create", exact=True).click()
+    secret_dialog = page.get_by_role("dialog", name="Copy the new secret now")
+    expect(secret_dialog).to_be_visible()
+    decoy = page.locator("#secret-value").input_value()
+    secret_dialog.get_by_role("button", name="I have stored it").click()
+    assert _admin_whoami(server, decoy) == 401  # a canary never authenticates
+    page.get_by_role("button", name="planted-decoy", exact=True).click()
+    expect(page.locator("#detail-details")).to_contain_text("canary")
+    status, read = request(server, "GET", f"{TOKENS}/{decoy.split('_')[1]}", server.admin_token)
+    assert status == 200 and read["details"]["canary"] is True and read["details"]["last_tripped_at"]
+    assert not console.axe()
+    assert console.errors == []
+    console.close()

@@ -298,6 +298,25 @@ def test_the_later_create_fields_are_sent_only_when_their_flags_are_given() -> N
     }
 
 
+def test_the_guard_flags_reach_the_api(cli: Any) -> None:
+    """Issue 16's create flags against the server: the allowlist and credits in details, a canary that
+    never authenticates."""
+    token_id, plaintext = _create(
+        cli, "--name", "guarded", "--ip-allow", "127.0.0.1", "--ip-allow", "2001:DB8::/32",
+        "--credits", "40", "--refill-amount", "100", "--refill-interval", "monthly",
+    )  # fmt: skip
+    details = cli("tokens", "get", token_id, "--json").json()["details"]
+    assert details["ip_allowlist"] == ["127.0.0.1/32", "2001:db8::/32"]
+    assert (details["credits"]["remaining"], details["credits"]["refill"]) == (
+        40,
+        {"amount": 100, "interval": "monthly"},
+    )
+    assert cli("whoami", "--json", token=plaintext).code == Exit.OK  # this server's requests: 127.0.0.1
+    decoy_id, decoy = _create(cli, "--name", "planted", "--canary")
+    assert cli("whoami", token=decoy).code == Exit.AUTH  # answered as an unknown token
+    assert cli("tokens", "get", decoy_id, "--json").json()["details"]["canary"] is True
+
+
 def test_a_refill_without_credits_is_a_usage_error(cli: Any) -> None:
     ran = cli("tokens", "create", "--name", "x", "--refill-amount", "5", "--refill-interval", "daily")
     assert ran.code == Exit.USAGE and ran.out == ""

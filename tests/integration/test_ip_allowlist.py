@@ -123,7 +123,8 @@ def test_verify_says_forbidden_ip_without_metadata_and_fails_closed_without_a_so
     assert verify(admin, token, source_ip="::ffff:192.0.2.255")["code"] == "VALID"
     for source in (OUTSIDE, "192.0.3.0", "192.0.1.255", "2001:db9::", "::ffff:192.0.3.0"):
         assert verify(admin, token, source_ip=source) == {
-            "valid": False, "code": "FORBIDDEN_IP", "token": None, "rate_limit": None
+            "valid": False, "code": "FORBIDDEN_IP", "token": None, "rate_limit": None,
+            "credits_remaining": None,
         }  # fmt: skip
     # No source known: refused (fail closed); a token without a list does not need one.
     assert verify(admin, token)["code"] == "FORBIDDEN_IP"

@@ -55,7 +55,7 @@ TOKEN_JSON = {
 # model as issues add facts.
 DETAILS = {
     **dict.fromkeys(TokenDetailsPublic.model_fields),
-    **{"status": "active", "enabled": True, "canary": False},
+    **{"status": "active", "enabled": True, "canary": False, "ip_allowlist": []},
 }
 WHOAMI = {"token": TOKEN_JSON, "org_id": "demo", "app_id": "demo-app", "details": DETAILS}
 CREATED = {
