@@ -77,7 +77,8 @@ OTHER_ORG = "another-org"  # not the caller's: verify's 404
 UNKNOWN_TOKEN_ID = "0000000000000000000000000a"
 # Well-formed (shape and checksum) for UNKNOWN_TOKEN_ID, of no token: a report of it reads and stops.
 UNKNOWN_ACCESS_TOKEN = "atok_0000000000000000000000000a_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA44jogM"
-LARGE = "x" * 2_000_000  # makes any body longer than its route's largest valid one (1,220,037 bytes at most: create's)
+# Makes any body longer than its route's largest valid one (create's, 1,220,037 bytes, the largest).
+LARGE = "x" * 2_000_000
 # The document's free-form maps and the generated models that hold them.
 FREE_FORM = {"ErrorBody.details": "ErrorBodyDetails", "ValidationErrorItem.ctx": "ValidationErrorItemCtx"}
 _SECRET = re.compile(r"a(tok|ref)_[0-9a-z]{26}_[0-9A-Za-z]+")
