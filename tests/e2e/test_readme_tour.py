@@ -298,9 +298,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 def _prepare(text: str, workdir: Path) -> str:
+    # The README's /tmp paths first: a placeholder's replacement may itself lie under /tmp (a
+    # clone in /tmp has its interpreter there), and must not be rewritten.
+    text = text.replace("/tmp/", f"{workdir}/")  # noqa: S108 - the README's paths, made this test's own
     for pattern, replacement in _PLACEHOLDERS.items():
         text = pattern.sub(replacement, text)
-    return text.replace("/tmp/", f"{workdir}/")  # noqa: S108 - the README's paths, made this test's own
+    return text
 
 
 def run_in_one_session(commands: list[str], workdir: Path, served: Served) -> list[tuple[int, str, str]]:
