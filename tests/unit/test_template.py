@@ -394,7 +394,7 @@ def test_each_function_has_the_memory_size_of_the_documented_curve(template: dic
     assert max(sizes.values()) == 1769
 
 
-def test_snapstart_is_a_parameter_off_by_default_for_the_http_functions_only(template: dict[str, Any]) -> None:
+def test_snapstart_is_a_parameter_off_by_default_for_http_functions_only(template: dict[str, Any]) -> None:
     parameter = template["Parameters"]["EnableSnapStart"]
     assert parameter["Default"] == "false"
     assert parameter["AllowedValues"] == ["true", "false"]
