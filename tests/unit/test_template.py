@@ -416,4 +416,3 @@ def test_snapstart_is_a_parameter_off_by_default_for_http_functions_only(templat
             # The authorizer is invoked by its unqualified ARN; the sweep and publisher wait for no one.
             assert "SnapStart" not in properties and "AutoPublishAlias" not in properties, name
     assert "SnapStart" not in template["Globals"]["Function"]
-
