@@ -370,7 +370,6 @@ GLOBAL_MEMORY_MB = 1024
 MEMORY_MB = {
     "VerifyTokenFunction": 1769,
     "AuthorizeFunction": 1769,
-    "SweepExpiredTokensFunction": 512,
     "PublishEventsFunction": 256,
 }
 
