@@ -17,7 +17,9 @@ RESULTS = Path(__file__).with_name("results.json")
 # Assumptions (docs/capacity.md says where they come from).
 ACCOUNT_CONCURRENCY = 1_000  # Lambda's default concurrency per account and region
 API_GATEWAY_RPS = 10_000  # API Gateway's default account throttle (REST), per region
-MEMORY_GB = 0.5  # template Globals MemorySize
+# template.yaml's MemorySize per function (issue 18: Globals 1,024 MB, verify 1,769 MB).
+MEMORY_GB = {"verify": 1769 / 1024}
+DEFAULT_MEMORY_GB = 1.0
 LATENCY_MS = {"GetItem": 4.0, "Query": 6.0, "TransactWriteItems": 12.0, "UpdateItem": 6.0}
 PLATFORM_MS = 1.0  # Lambda's own per-invocation overhead, billed
 PARTITION_RCU, PARTITION_WCU = 3_000, 1_000
@@ -27,16 +29,41 @@ PRICE_LAMBDA_REQUEST = 0.20 / 1e6
 PRICE_API_GATEWAY_REST = 3.50 / 1e6
 PRICE_READ_UNIT = 0.125 / 1e6
 PRICE_WRITE_UNIT = 0.625 / 1e6
-# Request units per call, for items under 1 KB (metadata) and 4 KB (credential): a strongly
-# consistent read is 1 unit; in a transaction each item costs 2 write units, plus 1 per index
-# entry the token item adds or removes (two sparse indexes).
+# Request units per call, for items under 1 KB (metadata, outbox, history) and 4 KB (credential): a
+# strongly consistent read is 1 unit; in a transaction each item costs 2 write units, plus 1 per
+# index entry the token item adds or removes (two sparse indexes); a plain UpdateItem of an item
+# under 1 KB is 1 unit.
 UNITS = {
     "list (page of 1)": (1 + 1, 0),
     "list (page of 100)": (1 + math.ceil(100 * 0.7 / 4), 0),  # a Query reads 4 KB per unit
-    "create": (1, 2 * 4 + 2),  # condition check, token, credential, outbox; two index entries
-    "revoke": (1, 2 * 3 + 2),  # token, credential, outbox; two index entries removed
+    # condition check, token, credential, the creator's link, outbox, history entry; two index entries
+    "create": (1, 2 * 6 + 2),
+    "revoke": (1, 2 * 4 + 2),  # token, credential, outbox, history entry; two index entries removed
     "verify": (2, 0),
 }
+# The writes of issues 15 and 16's features (tests/integration pin the transactions' items), per
+# event that causes them: (read units, write units). Each is what the event costs in DynamoDB,
+# on top of the request's own line above where it rides on one.
+FEATURE_UNITS = {
+    "verify of a token with credits: one conditional UpdateItem of its credential": (2, 1),
+    "verify of a token with a rate limit and credits: the same one UpdateItem": (2, 1),
+    "create paid from the creator's credits: one more Update in its transaction": (1, 2 * 7 + 2),
+    "PATCH: token, credential, outbox, history entry": (1, 2 * 4),
+    "PATCH giving credits, paid by the editor: one more Update": (1, 2 * 5),
+    "rotate: credential, token, outbox, history entry": (1, 2 * 4),
+    "canary trip: marker, token, credential, outbox, history entry (at most 1/min per token and source)": (
+        2,
+        2 * 5,
+    ),
+    "history entry of any lifecycle change: one Put in the change's transaction": (0, 2),
+    "history page: one Query": (1, 0),
+    "IP allowlist check: on the credential already read": (0, 0),
+    "leak report, per credential reported: one GetItem": (1, 0),
+    "leak report of a live secret: the revoke transaction, two index entries removed": (1, 2 * 4 + 2),
+}
+# The leak report's route takes no authentication: its stage throttle (LeakReportRateLimit, 10/s by
+# default) times at most 100 credentials a request bounds what anyone can make it read.
+LEAK_REPORT_RPS, LEAK_REPORT_MAX_CREDENTIALS = 10, 100
 
 
 def model(results: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +73,8 @@ def model(results: dict[str, Any]) -> dict[str, Any]:
         dynamodb_ms = sum(LATENCY_MS[call] * count for call, count in warm["calls"].items())
         duration_ms = warm["p50_ms"] + dynamodb_ms + PLATFORM_MS
         reads, writes = UNITS[name]
-        lambda_cost = math.ceil(duration_ms) / 1000 * MEMORY_GB * PRICE_LAMBDA_GB_S_ARM + PRICE_LAMBDA_REQUEST
+        memory_gb = MEMORY_GB.get(name, DEFAULT_MEMORY_GB)
+        lambda_cost = math.ceil(duration_ms) / 1000 * memory_gb * PRICE_LAMBDA_GB_S_ARM + PRICE_LAMBDA_REQUEST
         dynamodb_cost = reads * PRICE_READ_UNIT + writes * PRICE_WRITE_UNIT
         rows[name] = {
             "duration_ms": round(duration_ms, 1),
@@ -73,10 +101,27 @@ def hot_token(rps: int) -> dict[str, float]:
     }
 
 
+def features() -> dict[str, Any]:
+    """DynamoDB's dollars per million of each feature's event, and the leak report's worst hour."""
+    rows = {
+        name: {
+            "read_units": reads,
+            "write_units": writes,
+            "usd_per_million": round((reads * PRICE_READ_UNIT + writes * PRICE_WRITE_UNIT) * 1e6, 3),
+        }
+        for name, (reads, writes) in FEATURE_UNITS.items()
+    }
+    worst_reads_per_hour = LEAK_REPORT_RPS * LEAK_REPORT_MAX_CREDENTIALS * 3600
+    return {
+        "per_event": rows,
+        "leak_report_worst_hour_usd": round(worst_reads_per_hour * PRICE_READ_UNIT, 2),
+    }
+
+
 def main() -> int:
     """Print the model as JSON."""
     results = json.loads(RESULTS.read_text())
-    out = {"operations": model(results), "hot_token": hot_token(5_000)}
+    out = {"operations": model(results), "features": features(), "hot_token": hot_token(5_000)}
     sys.stdout.write(json.dumps(out, indent=2) + "\n")
     return 0
 

@@ -27,8 +27,12 @@ def http_function(operation: Operation) -> LambdaHandler:
     """The handler of one management API operation, behind an API Gateway REST proxy integration."""
     from aws_lambda_powertools.logging import correlation_paths
 
+    from shared.entry.snapstart import register_snapshot_hooks
     from shared.http.api import build_handler
 
+    # The HTTP functions are the ones the template's EnableSnapStart turns SnapStart on for; without
+    # it the hooks are registered but never run (Lambda runs them only when it snapshots).
+    register_snapshot_hooks()
     handle = build_handler(operation, get_runtime)
 
     @logger.inject_lambda_context(

@@ -35,8 +35,9 @@ DEV_PACKAGES = frozenset({"devtools", "tests", "benchmarks", "app_tokens_sdk"})
 ADAPTER_MODULE = "shared.storage.dynamodb"
 ADAPTER_CLASS = "DynamoDBTokenRepository"
 # The Lambda runtime provides these; the layer must not (layers/shared/Makefile).
-RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
-AWS_SDK = RUNTIME_PROVIDED
+# snapshot_restore_py: SnapStart's runtime hooks (shared/entry/snapstart.py), in Lambda's Python runtimes.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "snapshot_restore_py"})
+AWS_SDK = frozenset({"boto3", "botocore"})
 NO_AWS_SDK_LAYERS = frozenset({"domain", "services"})
 
 

@@ -362,3 +362,56 @@ def test_the_leak_report_is_throttled_and_least_privileged(template: dict[str, A
     }
     [route] = functions(template)["ReportLeakedFunction"].routes
     assert (route.method, route.path, route.authorizer) == ("POST", "/v1/credentials/revoke", None)
+
+
+# Issue 18: the memory sizes chosen from `python -m benchmarks.memory`'s cost-latency curve
+# (docs/capacity.md, "Memory size per function"); a change here is a change to that table.
+GLOBAL_MEMORY_MB = 1024
+MEMORY_MB = {
+    "VerifyTokenFunction": 1769,
+    "AuthorizeFunction": 1769,
+    "PublishEventsFunction": 256,
+}
+
+
+def _lambda_functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: resource.get("Properties", {})
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+
+
+def test_each_function_has_the_memory_size_of_the_documented_curve(template: dict[str, Any]) -> None:
+    assert template["Globals"]["Function"]["MemorySize"] == GLOBAL_MEMORY_MB
+    sizes = {
+        name: properties.get("MemorySize", GLOBAL_MEMORY_MB)
+        for name, properties in _lambda_functions(template).items()
+    }
+    assert {name: size for name, size in sizes.items() if size != GLOBAL_MEMORY_MB} == MEMORY_MB
+    # 1,769 MB is one full vCPU: a single-threaded handler gains nothing above it.
+    assert max(sizes.values()) == 1769
+
+
+def test_snapstart_is_a_parameter_off_by_default_for_http_functions_only(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["EnableSnapStart"]
+    assert parameter["Default"] == "false"
+    assert parameter["AllowedValues"] == ["true", "false"]
+    assert template["Conditions"]["SnapStartEnabled"] == {"Fn::Equals": [{"Ref": "EnableSnapStart"}, "true"]}
+    http = {
+        name
+        for name, spec in functions(template).items()
+        if spec.routes and all(route.authorizer is None for route in spec.routes)
+    }
+    assert len(http) == len(OPERATIONS)
+    for name, properties in _lambda_functions(template).items():
+        if name in http:
+            # SnapStart acts on published versions only, and the API must invoke one: the alias.
+            assert properties["AutoPublishAlias"] == "live", name
+            assert properties["SnapStart"] == {
+                "ApplyOn": {"Fn::If": ["SnapStartEnabled", "PublishedVersions", "None"]}
+            }, name
+        else:
+            # The authorizer is invoked by its unqualified ARN; the sweep and publisher wait for no one.
+            assert "SnapStart" not in properties and "AutoPublishAlias" not in properties, name
+    assert "SnapStart" not in template["Globals"]["Function"]
