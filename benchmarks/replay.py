@@ -44,6 +44,9 @@ class AnswerReplay:
         self._answers: dict[tuple[str, bytes], tuple[int, Any, bytes]] = {}
         self.forwarded = 0
         self.replayed = 0
+        # Cleared after the first request: a read that differs every time (the sweep's, which
+        # names the time) is then forwarded without being kept, so the replay never grows.
+        self.recording = True
 
     def attach(self, client: Any, replacing: Any = None) -> AnswerReplay:
         """Answer ``client``'s calls, in place of ``replacing`` (moto's stub) when it is given."""
@@ -76,7 +79,7 @@ class AnswerReplay:
             return AWSResponse(request.url, status, headers, _Body(content))
         response = self._forward(request=request, **kwargs)
         self.forwarded += 1
-        if response is not None and response.status_code == 200:
+        if self.recording and response is not None and response.status_code == 200:
             self._answers[key] = (200, response.headers, response.content)
             # The forwarded response's body has been read: hand botocore a fresh one.
             return AWSResponse(request.url, 200, response.headers, _Body(response.content))

@@ -226,6 +226,7 @@ def measure(requests: int, warmup: int = 20) -> dict[str, Any]:
                     overheads.append((elapsed - meter.seconds) * 1000)
                     calls[tuple(sorted(meter.calls.items()))] += 1
                     items[meter.items_read] += 1
+                replay.recording = False
                 sink.seek(0)
                 sink.truncate()
             replay.detach(client, restoring=stub)
