@@ -270,8 +270,8 @@ def measure(rounds: int, *, profile: bool, memory_requests: int = 0) -> dict[str
             runner.floor(floor)
         runs: dict[str, ColdRuns] = defaultdict(ColdRuns)
         jobs: list[tuple[str, Callable[[], tuple[dict[str, Any], str]]]] = [
-            *((t.name, lambda t=t: runner.function(t)) for t in all_targets),  # type: ignore[misc]
-            *((f, lambda f=f: runner.floor(f)) for f in floors),  # type: ignore[misc]
+            *((t.name, lambda t=t: runner.function(t)) for t in all_targets),
+            *((f, lambda f=f: runner.floor(f)) for f in floors),
         ]
         for round_number in range(rounds):
             shift = round_number * 3 % len(jobs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse, HTTPHeaders
 
 from benchmarks.cold import _signature
 from benchmarks.replay import AnswerReplay
@@ -26,12 +26,13 @@ class Network:
 
     def __call__(self, request: Any, **_: Any) -> AWSResponse:
         self.seen += 1
-        return AWSResponse(request.url, 200, {}, _Raw(f'{{"n": {self.seen}}}'.encode()))
+        return AWSResponse(request.url, 200, HTTPHeaders(), _Raw(f'{{"n": {self.seen}}}'.encode()))
 
 
 def _request(operation: str, body: str) -> AWSPreparedRequest:
-    headers = {"X-Amz-Target": f"DynamoDB_20120810.{operation}".encode()}
-    return AWSPreparedRequest("POST", "https://dynamodb.us-east-1.amazonaws.com/", headers, body, None)
+    headers = HTTPHeaders()
+    headers["X-Amz-Target"] = f"DynamoDB_20120810.{operation}"
+    return AWSPreparedRequest("POST", "https://dynamodb.us-east-1.amazonaws.com/", headers, body, True)
 
 
 def test_a_read_is_replayed_per_body_and_a_write_per_operation() -> None:
