@@ -22,19 +22,55 @@ def _calls(calls: dict[str, int]) -> str:
     return ", ".join(f"{count} {name}" for name, count in calls.items())
 
 
+def _mib(function: dict[str, Any], key: str) -> str:
+    memory = function.get("memory")
+    return f"{memory[key] / 1024:.1f}" if memory else "-"
+
+
 def render(results: dict[str, Any]) -> str:
     """Every figure of a run, as Markdown tables."""
     lines = [f"Benchmark run {results['date']} ({results['mode']} mode, {results['machine']})", ""]
     if cold := results.get("cold_start"):
         lines += _table(
-            f"Cold start, median of {cold['rounds']} alternating runs; the floor (import boto3, create "
-            f"the DynamoDB client) took {cold['floor_ms']} ms:",
-            ("function", "import + first request (ms)", "import (ms)", "first request (ms)", "x floor"),
+            f"Cold start (import + first request), median of {cold['rounds']} alternating runs, against "
+            "two floors making the same AWS calls in the same run: boto3 (import boto3, create the "
+            "clients, make the calls) and design (the same behind a validating Powertools resolver, "
+            "one pydantic route, Logger and Metrics). x floor: the authorizer, sweep and publisher "
+            "to the boto3 floor, the HTTP functions to the design floor:",
+            (
+                "function",
+                "cold (ms)",
+                "import (ms)",
+                "AWS calls",
+                "boto3 floor (ms)",
+                "design floor (ms)",
+                "x floor",
+                "RSS cold (MiB)",
+                "RSS warm (MiB)",
+            ),
             [
-                (name, f["median_ms"], f["import_ms"], f["first_request_ms"], f["ratio_to_floor"])
+                (
+                    name,
+                    f["median_ms"],
+                    f["import_ms"],
+                    f.get("calls", ""),
+                    f.get("boto3_floor_ms", ""),
+                    f.get("design_floor_ms", ""),
+                    f"{f['ratio_to_floor']} ({'boto3' if f.get('floor') == 'boto3-floor' else 'design'})",
+                    _mib(f, "cold_rss_kb"),
+                    _mib(f, "warm_rss_kb"),
+                )
                 for name, f in cold["functions"].items()
             ],
         )
+        if memory_requests := next(
+            (f["memory"]["requests"] for f in cold["functions"].values() if "memory" in f), None
+        ):
+            lines += [
+                f"RSS: VmRSS of the function's process after its cold request, and after {memory_requests:,} "
+                "warm requests more (answers replayed).",
+                "",
+            ]
     if warm := results.get("warm"):
         lines += _table(
             "Warm overhead (time in `lambda_handler` minus time in botocore) and DynamoDB work per request:",
@@ -72,6 +108,8 @@ def render(results: dict[str, Any]) -> str:
                 for name, s in sizes["functions"].items()
             ],
         )
+    if "total_s" in results:
+        lines += [f"The whole run took {results['total_s'] // 60} min {results['total_s'] % 60} s.", ""]
     if results.get("mismatches"):
         lines += ["Counts that differ from the contract:", "", *(f"- {m}" for m in results["mismatches"]), ""]
     return "\n".join(lines)

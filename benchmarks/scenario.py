@@ -15,9 +15,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from devtools.events import proxy_event
+from devtools.events import authorizer_event, proxy_event
 from devtools.invoke import preserved_environment
 from devtools.table import create_runtime_table
+from shared.domain.credits import Credits
 from shared.domain.records import TokenSpec
 from shared.entry.runtime import Runtime, get_runtime, set_runtime
 from shared.services.tokens import Bootstrap, IssuedToken, bootstrap_admin, create_token
@@ -47,6 +48,10 @@ def lambda_environment() -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "bench",
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_EC2_METADATA_DISABLED": "true",
+        # The authorizer guards the bench app's API; every route asks nothing beyond the token.
+        "AUTHORIZER_ORG_ID": ORG,
+        "AUTHORIZER_APP_ID": APP,
+        "AUTHORIZER_ROUTES": json.dumps({"*": {}}),
     }
 
 
@@ -74,9 +79,23 @@ def seeded_runtime() -> tuple[Runtime, IssuedToken]:
     return runtime, admin
 
 
-def issue(runtime: Runtime, admin: IssuedToken) -> IssuedToken:
-    """A token created by ``admin`` through the create use case (one transaction)."""
-    spec = TokenSpec(name="bench", permissions=("orders:read",))
+# The kinds of token whose verification costs differ: a rate limit and credits each add the
+# one conditional write of the bucket; both together share that one write.
+LIMITS: dict[str, dict[str, Any]] = {
+    "no limits": {},
+    "rate limit": {"rate_limit_rps": 1_000, "rate_limit_burst": 1_000},
+    "credits": {"credits": Credits(remaining=1_000_000_000)},
+    "rate limit + credits": {
+        "rate_limit_rps": 1_000,
+        "rate_limit_burst": 1_000,
+        "credits": Credits(remaining=1_000_000_000),
+    },
+}
+
+
+def issue(runtime: Runtime, admin: IssuedToken, limits: str = "no limits") -> IssuedToken:
+    """A token created by ``admin`` through the create use case (one transaction), with ``LIMITS[limits]``."""
+    spec = TokenSpec(name="bench", permissions=("orders:read",), **LIMITS[limits])
     return create_token(runtime, admin.token, ORG, APP, spec)
 
 
@@ -122,3 +141,44 @@ def event_file(name: str) -> dict[str, Any]:
     """One of the repository's event files (``events/<name>.json``)."""
     event: dict[str, Any] = json.loads((EVENTS_DIR / f"{name}.json").read_text())
     return event
+
+
+def token_url(token_id: str, suffix: str = "") -> str:
+    """The path of one token (and of its ``/history``, ``/rotate``...)."""
+    return f"{TOKENS_URL}/{token_id}{suffix}"
+
+
+def whoami_event(bearer: str) -> dict[str, Any]:
+    """GET the caller's own token."""
+    return _event("GET", "/v1/whoami", bearer)
+
+
+def get_event(bearer: str, token_id: str) -> dict[str, Any]:
+    """GET one token's details."""
+    return _event("GET", token_url(token_id), bearer)
+
+
+def patch_event(bearer: str, token_id: str) -> dict[str, Any]:
+    """PATCH one token's name."""
+    return _event("PATCH", token_url(token_id), bearer, {"name": "bench renamed"})
+
+
+def history_event(bearer: str, token_id: str) -> dict[str, Any]:
+    """GET one token's history."""
+    return _event("GET", token_url(token_id, "/history"), bearer)
+
+
+def rotate_event(bearer: str, token_id: str) -> dict[str, Any]:
+    """POST a rotation of one token by an admin, the old secret valid for an hour more."""
+    return _event("POST", token_url(token_id, "/rotate"), bearer, {"expire_current_in_seconds": 3600})
+
+
+def report_leaked_event(leaked: str) -> dict[str, Any]:
+    """POST a leaked credential to the unauthenticated report endpoint."""
+    return _event("POST", "/v1/credentials/revoke", None, {"credentials": [leaked]})
+
+
+def authorize_event(presented: str) -> dict[str, Any]:
+    """The REQUEST authorizer event API Gateway sends for a GET of the protected API with ``presented``."""
+    proxy = _event("GET", "/v1/o/7", presented)
+    return authorizer_event(proxy)
