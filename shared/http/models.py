@@ -45,6 +45,9 @@ from shared.http.fields import (
     check_list_budget,
 )
 
+if TYPE_CHECKING:
+    from shared.services.tokens import IssuedToken
+
 # Also re-exported from shared.http.fields: what the routes and tests import from here.
 __all__ = [
     "ID_PATTERN",
@@ -241,6 +244,15 @@ class TokenCreated(ApiModel):
     token: AppTokenPublic
     plaintext_token: Annotated[str, HIDDEN_FROM_REPR]
     refresh_token_plaintext: Annotated[str, HIDDEN_FROM_REPR]
+
+    @classmethod
+    def of(cls, issued: "IssuedToken") -> "TokenCreated":
+        """The answer handing out a just-minted token's secrets (create, refresh, rotate)."""
+        return cls(
+            token=public_token(issued.token),
+            plaintext_token=issued.plaintext_token,
+            refresh_token_plaintext=issued.refresh_token_plaintext,
+        )
 
 
 class TokenVerification(ApiModel):

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from shared.domain.observability import count, logger, traced
 from shared.domain.records import TokenSpec
 from shared.http.api import Operation, request_scope
-from shared.http.models import TokenCreate, TokenCreated, public_token
+from shared.http.models import TokenCreate, TokenCreated
 from shared.http.operations.common import SECURITY, TOKENS_PATH, AppId, OrgId, caller, responses
 from shared.services.tokens import create_token
 
@@ -41,9 +41,5 @@ def create_app_token(
         issued = create_token(request_scope().runtime, caller(), org_id, app_id, spec)
     logger.info("token created", extra={"token_id": issued.token.token_id, "app_id": app_id})
     count("TokensCreated")
-    created = TokenCreated(
-        token=public_token(issued.token),
-        plaintext_token=issued.plaintext_token,
-        refresh_token_plaintext=issued.refresh_token_plaintext,
-    )
+    created = TokenCreated.of(issued)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)

@@ -11,7 +11,7 @@ from shared.domain.errors import AuthenticationFailed
 from shared.domain.lifecycle import REFRESH_REUSE_REASON
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
-from shared.http.models import TokenCreated, TokenRefresh, public_token
+from shared.http.models import TokenCreated, TokenRefresh
 from shared.http.operations.common import TOKEN_PATH, AppId, OrgId, TokenId, responses
 from shared.services.tokens import refresh_token
 from shared.storage.repository import TokenKey
@@ -59,8 +59,4 @@ def refresh_app_token(
             raise
     logger.info("token rotated", extra={"token_id": token_id, "app_id": app_id})
     count("TokensRotated")
-    return TokenCreated(
-        token=public_token(issued.token),
-        plaintext_token=issued.plaintext_token,
-        refresh_token_plaintext=issued.refresh_token_plaintext,
-    )
+    return TokenCreated.of(issued)

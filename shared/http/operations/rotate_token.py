@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from shared.domain.observability import count, logger, traced
 from shared.http.api import Operation, request_scope
 from shared.http.error_map import ERRORS
-from shared.http.models import TokenCreated, public_token
+from shared.http.models import TokenCreated
 from shared.http.operations.common import SECURITY, TOKEN_PATH, AppId, OrgId, TokenId, caller, responses
 from shared.http.token_models import TokenRotate
 from shared.services.rotation import MAX_GRACE_SECONDS, rotate_token
@@ -55,8 +55,4 @@ def rotate_app_token(
         issued = rotate_token(request_scope().runtime, caller(), key, timedelta(seconds=seconds))
     logger.info("token rotated", extra={"token_id": token_id, "app_id": app_id, "grace_seconds": seconds})
     count("TokensRotated")
-    return TokenCreated(
-        token=public_token(issued.token),
-        plaintext_token=issued.plaintext_token,
-        refresh_token_plaintext=issued.refresh_token_plaintext,
-    )
+    return TokenCreated.of(issued)
