@@ -17,7 +17,7 @@ from benchmarks import cold, report, sizes, sweep, warm
 RESULTS = Path(__file__).with_name("results.json")
 # (cold rounds, warm requests, live tokens for the sweep, expired tokens per sweep step, warm
 # requests before the second memory reading)
-FULL = (7, 1_000, 10_000, sweep.EXPIRED_STEPS, 10_000)
+FULL = (5, 500, 10_000, sweep.EXPIRED_STEPS, 10_000)
 QUICK = (1, 50, 200, (10, 100), 100)
 
 

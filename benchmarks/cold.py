@@ -34,6 +34,7 @@ from benchmarks.scenario import (
     create_event,
     environment,
     event_file,
+    floor_event,
     get_event,
     history_event,
     issue,
@@ -49,7 +50,6 @@ from benchmarks.scenario import (
     whoami_event,
 )
 from devtools.embedded import local_aws
-from devtools.events import proxy_event
 from shared.entry.runtime import Runtime
 from shared.services.tokens import IssuedToken
 
@@ -215,13 +215,8 @@ class Runner:
     def floor(self, name: str, **options: Any) -> tuple[dict[str, Any], str]:
         """One cold start of the floor ``name`` (``boto3-floor:<calls>`` or ``design-floor:<calls>``)."""
         mode, signature = name.split(":", 1)
-        stdin = {"calls": self.floor_calls[signature], "event": FLOOR_EVENT}
+        stdin = {"calls": self.floor_calls[signature], "event": floor_event()}
         return _run_child(mode, stdin, _environment(None), self.bytecode, **options)
-
-
-FLOOR_EVENT = proxy_event(
-    "POST", "/floor", headers={"Content-Type": "application/json"}, body='{"name": "floor"}'
-)
 
 
 def import_profile(stderr: str) -> dict[str, float]:

@@ -19,7 +19,7 @@ def _table(title: str, headers: Sequence[str], rows: Iterable[Sequence[object]])
 
 
 def _calls(calls: dict[str, int]) -> str:
-    return ", ".join(f"{count} {name}" for name, count in calls.items())
+    return ", ".join(f"{count} {name}" for name, count in calls.items()) or "none"
 
 
 def _mib(function: dict[str, Any], key: str) -> str:

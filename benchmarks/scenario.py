@@ -182,3 +182,10 @@ def authorize_event(presented: str) -> dict[str, Any]:
     """The REQUEST authorizer event API Gateway sends for a GET of the protected API with ``presented``."""
     proxy = _event("GET", "/v1/o/7", presented)
     return authorizer_event(proxy)
+
+
+def floor_event() -> dict[str, Any]:
+    """The design floor's request: a POST of a one-field JSON body to its one route."""
+    return proxy_event(
+        "POST", "/floor", headers={"Content-Type": "application/json"}, body='{"name": "floor"}'
+    )

@@ -25,8 +25,6 @@ LambdaHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 def http_function(operation: Operation) -> LambdaHandler:
     """The handler of one management API operation, behind an API Gateway REST proxy integration."""
-    from aws_lambda_powertools.logging import correlation_paths
-
     from shared.entry.snapstart import register_snapshot_hooks
     from shared.http.api import build_handler
 
@@ -35,12 +33,15 @@ def http_function(operation: Operation) -> LambdaHandler:
     register_snapshot_hooks()
     handle = build_handler(operation, get_runtime)
 
-    @logger.inject_lambda_context(
-        correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True
-    )
+    @logger.inject_lambda_context(log_event=False, clear_state=True)
     @metrics.log_metrics
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         """Serve one API Gateway REST proxy event."""
+        # The REST API's request id, read directly: Powertools' correlation_id_path would run a
+        # JMESPath search on every request for this one key.
+        request_context = event.get("requestContext")
+        if isinstance(request_context, dict):
+            logger.set_correlation_id(request_context.get("requestId"))
         return handle(event, context)
 
     return lambda_handler
@@ -62,7 +63,11 @@ def authorizer_function() -> LambdaHandler:
             logger.error("authorizer misconfigured", extra={"reason": str(error)})
             count("AuthorizerMisconfigured")
             raise
-        logger.info(
+        # An Allow is logged at DEBUG: it is the hot path of every API guarded, where a line per
+        # request costs about as much in CloudWatch Logs as the invocation itself (docs/decisions.md).
+        # Every refusal stays at INFO; the metric below counts every decision, Allows included.
+        log = logger.debug if decision.outcome == "authorized" else logger.info
+        log(
             f"request {decision.outcome}",
             extra={
                 **decision.log_fields(),

@@ -216,7 +216,9 @@ def take_usage(repository: TokenRepository, credential: Credential, now: datetim
     token = credential.token
     bucket, remaining, period = credential.bucket, token.credits_remaining, token.credits_period
     for _ in range(3):
-        current = replace(token, credits_remaining=remaining, credits_period=period)
+        current = token
+        if (remaining, period) != (token.credits_remaining, token.credits_period):
+            current = replace(token, credits_remaining=remaining, credits_period=period)
         live = live_remaining(current, now)
         bucket_write = None
         if token.rate_limit_rps:

@@ -15,6 +15,7 @@ import pytest
 
 from devtools.events import authorizer_event, proxy_event, with_authorizer_context
 from shared.domain.crypto import SecretKind, new_secret, new_token_id
+from shared.domain.observability import logger
 from shared.entry.runtime import Runtime
 from shared.http.authorizer import (
     AuthorizerConfigurationError,
@@ -172,18 +173,29 @@ def test_the_log_line_says_what_happened(
         authorize(request("GET", "/v1/status", presented))
     authorize(request("GET", "/v1/elsewhere", bound.plaintext_token))
     authorize(request("GET", "/v1/status", bound.plaintext_token))
-    logged = [
-        (record.getMessage(), getattr(record, "code", None))
-        for record in caplog.records
-        if record.getMessage().startswith("request ")
+
+    def logged() -> list[tuple[str, str, str | None]]:
+        return [
+            (record.levelname, record.getMessage(), getattr(record, "code", None))
+            for record in caplog.records
+            if record.getMessage().startswith("request ")
+        ]
+
+    # Every refusal at INFO; the Allow (the hot path) only at DEBUG, so not at the functions' INFO.
+    assert logged() == [
+        ("INFO", "request unauthenticated", "MALFORMED"),
+        ("INFO", "request unauthenticated", "NOT_FOUND"),
+        ("INFO", "request unauthenticated", "REVOKED"),
+        ("INFO", "request denied", "FORBIDDEN_PATH"),
     ]
-    assert logged == [
-        ("request unauthenticated", "MALFORMED"),
-        ("request unauthenticated", "NOT_FOUND"),
-        ("request unauthenticated", "REVOKED"),
-        ("request denied", "FORBIDDEN_PATH"),
-        ("request authorized", "VALID"),
-    ]
+    caplog.clear()
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        authorize(request("GET", "/v1/status", bound.plaintext_token))
+    finally:
+        logger.setLevel(level)
+    assert logged() == [("DEBUG", "request authorized", "VALID")]
     assert getattr(caplog.records[-1], "token_id", None) == bound.token.token_id
     everything = caplog.text + "".join(str(vars(record)) for record in caplog.records)
     for token in (other, revoked, bound):

@@ -7,17 +7,28 @@ its body, as the calling service saw them. IP allowlists and canary trips (issue
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from devtools.events import authorizer_event, proxy_event
+from shared.domain.observability import logger
+from shared.entry.runtime import Runtime
 from shared.http.authorizer import authorize_request
 from shared.http.request import request_origin
 from shared.services import verification
 from shared.services.tokens import IssuedToken
 from shared.services.verification import Origin, RequestContext, Verdict
-from tests.conftest import APP, ORG, TOKENS_URL, call, with_authorizer_environment
+from tests.conftest import (
+    APP,
+    ORG,
+    TOKENS_URL,
+    LambdaContextStub,
+    call,
+    handler,
+    with_authorizer_environment,
+)
 
 
 @pytest.fixture
@@ -88,3 +99,19 @@ def test_the_authorizer_passes_its_origin(
     decision = authorize_request(runtime, settings, authorizer_event(proxy))
     assert decision.code.value == "VALID"
     assert seen[-1].origin == Origin(source_ip="203.0.113.5", user_agent="shop/3")
+
+
+def test_every_log_line_of_a_request_carries_the_rest_apis_request_id(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The correlation id is ``requestContext.requestId`` of each request, and only of that one."""
+    lines: list[dict[str, Any]] = []
+    for request_id in ("req-first", "req-second"):
+        event = proxy_event("GET", "/v1/whoami", headers={"Authorization": "Bearer junk"})
+        event["requestContext"]["requestId"] = request_id
+        caplog.clear()
+        assert handler("whoami")(event, LambdaContextStub())["statusCode"] == 401
+        failed = [r for r in caplog.records if r.getMessage() == "authentication failed"]
+        assert len(failed) == 1
+        lines.append(json.loads(logger.registered_formatter.format(failed[0])))
+    assert [line["correlation_id"] for line in lines] == ["req-first", "req-second"]
