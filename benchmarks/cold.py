@@ -242,8 +242,14 @@ def _median(values: list[float]) -> float:
     return round(statistics.median(values), 1)
 
 
-def measure(rounds: int, *, profile: bool, memory_requests: int = 0) -> dict[str, Any]:
-    """Cold-start medians of every function and floor over ``rounds`` rounds; ratios; memory."""
+def measure(
+    rounds: int, *, profile: bool, memory_requests: int = 0, untimed: Callable[[], object] | None = None
+) -> dict[str, Any]:
+    """Cold-start medians of every function and floor over ``rounds`` rounds; ratios; memory.
+
+    ``untimed`` is called once the timed starts are done and before the memory children: what it
+    starts may run beside them, as memory does not depend on the machine's speed.
+    """
     with environment(lambda_environment()), local_aws(), tempfile.TemporaryDirectory() as scratch:
         runtime, admin = seeded_runtime()
         _put_key_in_ssm(runtime)
@@ -279,6 +285,8 @@ def measure(rounds: int, *, profile: bool, memory_requests: int = 0) -> dict[str
         if profile:
             for target in all_targets:
                 profiles[target.name] = import_profile(runner.function(target, importtime=True)[1])
+        if untimed is not None:
+            untimed()
         memory = _memory(runner, all_targets, memory_requests) if memory_requests else {}
     return _summary(rounds, runs, signatures, profiles, memory)
 

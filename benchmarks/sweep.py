@@ -8,7 +8,11 @@ transaction does to them), and the real retirement transactions are counted on a
 
 from __future__ import annotations
 
+import argparse
+import json
 import secrets
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +20,7 @@ from typing import Any
 from moto import mock_aws
 
 from benchmarks.meter import CallMeter
-from benchmarks.scenario import APP, ORG, TABLE, environment, lambda_environment
+from benchmarks.scenario import APP, ORG, REPO_ROOT, TABLE, environment, lambda_environment
 from devtools.table import create_table
 from shared.domain.clock import to_iso
 from shared.domain.crypto import SecretHasher, SecretKind, display_prefix, new_token_id
@@ -131,3 +135,35 @@ def sweep_mismatches(result: dict[str, Any]) -> list[str]:
             f"the sweep retired {result['retirements']['expired']} tokens in {result['retirements']['calls']}"
         ]
     )
+
+
+def measure_apart(
+    live: int, expired_steps: tuple[int, ...] = EXPIRED_STEPS, transactions: int = 100
+) -> dict[str, Any]:
+    """:func:`measure` in a process of its own, so that it can run beside another part of the suite.
+
+    Its figures are counts, which no clock or neighbour changes; moto's in-process mock would
+    clash with the moto server the cold starts run against in the suite's own process.
+    """
+    steps = ",".join(str(step) for step in expired_steps)
+    command = [sys.executable, "-m", "benchmarks.sweep", str(live), steps, str(transactions)]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the sweep benchmark failed: {done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.sweep LIVE STEPS TRANSACTIONS``: :func:`measure`'s result as JSON on stdout."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep", description=main.__doc__)
+    parser.add_argument("live", type=int)
+    parser.add_argument("steps", help="expired tokens per step, comma-separated")
+    parser.add_argument("transactions", type=int)
+    args = parser.parse_args(argv)
+    steps = tuple(int(step) for step in args.steps.split(","))
+    json.dump(measure(args.live, steps, args.transactions), sys.stdout)
+
+
+if __name__ == "__main__":
+    main()

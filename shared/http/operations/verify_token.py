@@ -45,7 +45,10 @@ def verify_app_token(org_id: OrgId, app_id: AppId, body: Annotated[TokenVerify, 
     )
     with traced("verify_token"):
         verdict = verify(scope.runtime, body.token, context, org_id=org_id, app_id=app_id)
-    logger.info("token verified", extra={"code": verdict.code.value, "app_id": app_id})
+    # A VALID verdict at DEBUG, as the authorizer's Allow (docs/decisions.md): verify is the other
+    # hot path, in front of each request of the services that call it. Every refusal at INFO.
+    log = logger.debug if verdict.valid else logger.info
+    log("token verified", extra={"code": verdict.code.value, "app_id": app_id})
     rate_limit = verdict.rate_limit
     return TokenVerification(
         valid=verdict.valid,
