@@ -7,6 +7,7 @@ from typing import Any, cast
 
 import pytest
 
+from shared.domain.observability import logger
 from shared.entry.runtime import Runtime
 from shared.services.tokens import IssuedToken, revoke_token
 from shared.services.verification import RequestContext, VerifyCode, verify
@@ -183,3 +184,29 @@ def test_who_may_verify(runtime: Runtime, admin: IssuedToken) -> None:
     assert_404(result, "app", APP)
     assert_422(check(admin, "x", path="no-slash"), ["body", "path"])
     assert_422(call("verify_token", "POST", VERIFY, token=admin.plaintext_token, body={}), ["body", "token"])
+
+
+def test_a_valid_verdict_is_logged_at_debug_a_refusal_at_info(
+    runtime: Runtime, admin: IssuedToken, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Verify is a hot path like the authorizer: its VALID line only when DEBUG is on (docs/decisions.md)."""
+    token = make(runtime, admin)
+    caplog.clear()
+    assert code_of(admin, token.plaintext_token) == "VALID"
+    assert code_of(admin, mistype_last_character(token.plaintext_token)) == "MALFORMED"
+    logged = [
+        (record.levelname, getattr(record, "code", None))
+        for record in caplog.records
+        if record.getMessage() == "token verified"
+    ]
+    assert logged == [("INFO", "MALFORMED")]
+    caplog.clear()
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        assert code_of(admin, token.plaintext_token) == "VALID"
+    finally:
+        logger.setLevel(level)
+    assert [
+        (r.levelname, getattr(r, "code", None)) for r in caplog.records if r.getMessage() == "token verified"
+    ] == [("DEBUG", "VALID")]
