@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz client-check fuzz-long bench bench-hostile bench-embedded bench-quick test-console ci clean lock test-dynamodb-local install-dynamodb-local run-dynamodb-local
+.PHONY: install run test lint typecheck openapi openapi-check sam-validate checkov sam-build smoke fuzz client-check fuzz-long bench bench-profile bench-hostile bench-embedded bench-quick test-console ci clean lock test-dynamodb-local install-dynamodb-local run-dynamodb-local
 
 # The environment is requirements.lock, exactly; the project itself goes on top without resolving
 # anything again (--no-deps), so a fresh clone tests what CI tested.
@@ -104,6 +104,9 @@ fuzz-long: install  ## the same for 15 minutes and 500 examples per operation an
 
 bench: install  ## the benchmark suite: prints the table, writes benchmarks/results.json (about 9 minutes)
 	$(BIN)/python -m benchmarks
+
+bench-profile: install  ## a sampling profile of warm requests: who spends (botocore, Powertools, pydantic, ours)
+	$(BIN)/python -m benchmarks.profile
 
 bench-hostile: install  ## what a 6 MB body of unknown keys costs each route: handler time, peak memory, answer size
 	$(BIN)/python -m benchmarks.hostile

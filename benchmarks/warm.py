@@ -19,7 +19,7 @@ import statistics
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from importlib import import_module
@@ -192,8 +192,21 @@ def _status(response: dict[str, Any]) -> int:
     return -1 if effect == "Allow" else -2
 
 
-def measure(requests: int, warmup: int = 20) -> dict[str, Any]:
-    """p50/p99 overhead (ms) and the calls and items read of one steady-state request, per operation."""
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def measure(
+    requests: int,
+    warmup: int = 20,
+    *,
+    only: Collection[str] | None = None,
+    wrap: Callable[[Handler], Handler] | None = None,
+) -> dict[str, Any]:
+    """p50/p99 overhead (ms) and the calls and items read of one steady-state request, per operation.
+
+    ``only`` names the operations to serve (default: all); ``wrap`` replaces each handler after its
+    priming request, for a profiler (``benchmarks.profile``) to watch the requests measured here.
+    """
     warnings.filterwarnings("ignore", "No application metrics to publish")
     results: dict[str, Any] = {}
     # The functions' logs and metrics go to stdout, as in Lambda; here they are dropped.
@@ -211,9 +224,13 @@ def measure(requests: int, warmup: int = 20) -> dict[str, Any]:
         logs = handler_stream.setStream(devnull)
         stub = cast(Any, botocore_stubber)
         for operation in operations(runtime, admin):
+            if only is not None and operation.name not in only:
+                continue
             handler = import_module(operation.module).lambda_handler
             if operation.prime:
                 handler(operation.events(), LambdaContextStandIn())
+            if wrap is not None:
+                handler = wrap(handler)
             # A fresh replay per operation: its first request is served by moto itself.
             replay = AnswerReplay(stub).attach(client, replacing=stub)
             began = time.perf_counter()
