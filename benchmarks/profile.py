@@ -27,9 +27,11 @@ from typing import Any
 
 INTERVAL_S = 0.0005
 # Frames charged to their caller: the standard library, the methods dataclasses generate (their
-# code comes from exec, "<string>": a TokenRecord built by our code is our time), and this
-# profiler's own (a signal landing in its handler is charged to what the handler interrupted).
+# code comes from exec, "<string>": a TokenRecord built by our code is our time), jmespath (which
+# botocore's endpoint rules and Powertools both use), and this profiler's own (a signal landing in
+# its handler is charged to what the handler interrupted).
 TRANSPARENT = (sysconfig.get_paths()["stdlib"], "<frozen ", "<string>", __file__)
+TRANSPARENT_PACKAGES = ("/jmespath/",)
 # Who spends, by where the charged frame's file lives (the first match wins).
 BOTOCORE = "botocore (the call itself)"
 OWNERS = (
@@ -39,6 +41,10 @@ OWNERS = (
     ("shared (ours)", (str(Path(__file__).resolve().parent.parent / "shared"),)),
 )
 DEFAULT_OPERATIONS = ("authorize", "verify", "create", "list (page of 100)")
+
+
+def _transparent(filename: str) -> bool:
+    return filename.startswith(TRANSPARENT) or any(package in filename for package in TRANSPARENT_PACKAGES)
 
 
 @dataclass
@@ -52,7 +58,7 @@ class Samples:
 
     def record(self, frame: FrameType | None) -> None:
         """Charge one sample to the innermost frame of ``frame``'s stack outside the standard library."""
-        while frame is not None and frame.f_code.co_filename.startswith(TRANSPARENT):
+        while frame is not None and _transparent(frame.f_code.co_filename):
             frame = frame.f_back
         if frame is None:
             return
