@@ -69,10 +69,11 @@ LEAK_REPORT_RPS, LEAK_REPORT_MAX_CREDENTIALS = 10, 100
 def model(results: dict[str, Any]) -> dict[str, Any]:
     """Duration, throughput and cost per operation from the warm figures and the assumptions."""
     rows = {}
-    for name, warm in results["warm"].items():
+    # The operations of the model's table (UNITS), not every row of the warm benchmark.
+    for name, (reads, writes) in UNITS.items():
+        warm = results["warm"][name]
         dynamodb_ms = sum(LATENCY_MS[call] * count for call, count in warm["calls"].items())
         duration_ms = warm["p50_ms"] + dynamodb_ms + PLATFORM_MS
-        reads, writes = UNITS[name]
         memory_gb = MEMORY_GB.get(name, DEFAULT_MEMORY_GB)
         lambda_cost = math.ceil(duration_ms) / 1000 * memory_gb * PRICE_LAMBDA_GB_S_ARM + PRICE_LAMBDA_REQUEST
         dynamodb_cost = reads * PRICE_READ_UNIT + writes * PRICE_WRITE_UNIT
