@@ -68,14 +68,8 @@ class AnswerReplay:
         target = request.headers.get("X-Amz-Target", b"")
         operation = (target.decode() if isinstance(target, bytes) else str(target)).rsplit(".", 1)[-1]
         body = request.body or b""
-        key = (
-            (operation, body.encode() if isinstance(body, str) else bytes(body))
-            if operation in READS
-            else (
-                operation,
-                b"",
-            )
-        )
+        raw = body.encode() if isinstance(body, str) else bytes(body)
+        key = (operation, raw if operation in READS else b"")
         known = self._answers.get(key) or (None if self.recording else self._last.get(operation))
         if known is not None:
             status, headers, content = known
