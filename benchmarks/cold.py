@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,10 +164,12 @@ def _environment(target: Target | None, *, record: bool = False) -> dict[str, st
     return env
 
 
-def _run_child(
-    mode: str, stdin: Any, env: dict[str, str], bytecode: Path, *, importtime: bool = False
+def run_child(
+    command: Sequence[str], stdin: Any, env: dict[str, str], bytecode: Path, *, importtime: bool = False
 ) -> tuple[dict[str, Any], str]:
-    """Start one fresh interpreter; its result and, with ``importtime``, its import profile.
+    """Start one fresh interpreter running ``command`` (a child script and its mode: ``cold_child.py``
+    here, ``memory_child.py`` for :mod:`benchmarks.memory`), which writes its result to the path
+    given after it; that JSON and, with ``importtime``, the import profile.
 
     Every module's bytecode comes from ``bytecode`` (written by the first, untimed run), as the
     built layer ships it: nothing is compiled during a timed start, and nothing is written into
@@ -177,7 +179,7 @@ def _run_child(
         result_path = Path(scratch) / "result.json"
         flags = ["-X", f"pycache_prefix={bytecode}", *(["-X", "importtime"] if importtime else [])]
         completed = subprocess.run(
-            [sys.executable, *flags, str(CHILD), mode, str(result_path)],
+            [sys.executable, *flags, *command, str(result_path)],
             input=json.dumps(stdin),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -187,7 +189,7 @@ def _run_child(
             check=False,
         )
         if completed.returncode != 0 or not result_path.exists():
-            raise RuntimeError(f"{mode} failed: {completed.stderr[-2000:]}")
+            raise RuntimeError(f"{' '.join(command)} failed: {completed.stderr[-2000:]}")
         result: dict[str, Any] = json.loads(result_path.read_text())
     return result, completed.stderr
 
@@ -201,8 +203,8 @@ class Runner:
 
     def function(self, target: Target, **options: Any) -> tuple[dict[str, Any], str]:
         """One cold start of ``target``; its status checked."""
-        result, stderr = _run_child(
-            target.module,
+        result, stderr = run_child(
+            (str(CHILD), target.module),
             target.request(),
             _environment(target, record=options.pop("record", False)),
             self.bytecode,
@@ -216,7 +218,7 @@ class Runner:
         """One cold start of the floor ``name`` (``boto3-floor:<calls>`` or ``design-floor:<calls>``)."""
         mode, signature = name.split(":", 1)
         stdin = {"calls": self.floor_calls[signature], "event": floor_event()}
-        return _run_child(mode, stdin, _environment(None), self.bytecode, **options)
+        return run_child((str(CHILD), mode), stdin, _environment(None), self.bytecode, **options)
 
 
 def import_profile(stderr: str) -> dict[str, float]:
@@ -299,7 +301,8 @@ def _memory(runner: Runner, all_targets: list[Target], requests: int) -> dict[st
 
     def one(target: Target) -> tuple[str, dict[str, Any]]:
         stdin = {"cold": target.request(), "warm": target.request(), "requests": requests}
-        result, _ = _run_child(f"memory:{target.module}", stdin, _environment(target), runner.bytecode)
+        command = (str(CHILD), f"memory:{target.module}")
+        result, _ = run_child(command, stdin, _environment(target), runner.bytecode)
         return target.name, result
 
     measured = [t for t in all_targets if not t.ssm_key]

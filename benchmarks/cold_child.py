@@ -1,7 +1,8 @@
 """One cold start, in a fresh interpreter: run as a script by ``benchmarks.cold``.
 
-It imports nothing of the project before its clock starts (the warm benchmark borrows only
-its context class). Modes (the event, or the floor's calls, on stdin as JSON):
+It imports nothing of the project before its clock starts (the warm benchmark, the memory child
+and the design floor borrow its context class and floor handler). Modes (the event, or the
+floor's calls, on stdin as JSON):
 
 ``cold_child.py boto3-floor RESULT``: import boto3, create the clients and make the calls the
 function makes (``{"calls": [[service, operation], ...]}``): the boto3 floor.

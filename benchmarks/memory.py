@@ -20,20 +20,20 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks.capacity import LATENCY_MS, PLATFORM_MS, PRICE_LAMBDA_GB_S_ARM, PRICE_LAMBDA_REQUEST
-from benchmarks.cold import SSM_VARIANT, Target, _put_key_in_ssm, targets
-from benchmarks.scenario import REPO_ROOT, environment, event_file, issue, lambda_environment, seeded_runtime
+from benchmarks.cold import SSM_VARIANT, Target, _put_key_in_ssm, run_child, targets
+from benchmarks.scenario import environment, event_file, issue, lambda_environment, seeded_runtime
 from devtools.embedded import local_aws
 from shared.entry.runtime import Runtime
 from shared.services.tokens import IssuedToken
 
-CHILD = Path(__file__).with_name("memory_child.py")
+# Run as a module, from the repository root, so that it shares the cold child's context stand-in.
+CHILD = ("-m", "benchmarks.memory_child")
 SIZES_MB = (128, 256, 512, 1024, 1769)
 FULL_VCPU_MB = 1769
 COLD_SHARE = 0.01  # the share of requests that meet a cold start, for the blended cost
@@ -73,22 +73,9 @@ def _run_child(target: Target, requests: int, bytecode: Path) -> dict[str, Any]:
     """One fresh interpreter: the cold start, then ``requests`` warm requests, each with its own event."""
     assert target.request is not None
     events = [target.request() for _ in range(requests + 1)]
-    with tempfile.TemporaryDirectory() as scratch:
-        result_path = Path(scratch) / "result.json"
-        env = dict(os.environ)
-        env.pop("PYTHONDONTWRITEBYTECODE", None)  # the layer ships bytecode: none is compiled when timed
-        completed = subprocess.run(
-            [sys.executable, "-X", f"pycache_prefix={bytecode}", str(CHILD), target.module, str(result_path)],
-            input=json.dumps(events),
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=REPO_ROOT,
-            check=False,
-        )
-        if completed.returncode != 0 or not result_path.exists():
-            raise RuntimeError(f"{target.name} failed: {completed.stderr[-2000:]}")
-        result: dict[str, Any] = json.loads(result_path.read_text())
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # the layer ships bytecode: none is compiled when timed
+    result, _ = run_child((*CHILD, target.module), events, env, bytecode)
     if target.status is not None and result["statuses"] != [str(target.status)]:
         raise RuntimeError(f"{target.name} answered {result['statuses']}, expected {target.status}")
     return result

@@ -1,7 +1,8 @@
-"""One function's CPU time, cold then warm, in a fresh interpreter: run as a script by ``benchmarks.memory``.
+"""One function's CPU time, cold then warm, in a fresh interpreter: run by ``benchmarks.memory``.
 
-``memory_child.py MODULE RESULT`` (a JSON list of events on stdin): import the handler module and
-serve the first event (the cold start), then serve the others one by one (warm requests). Lambda
+``python -m benchmarks.memory_child MODULE RESULT`` (a JSON list of events on stdin): import the
+handler module and serve the first event (the cold start), then serve the others one by one (warm
+requests). Lambda
 gives a function CPU in proportion to its memory, so what a memory size changes is the CPU part
 of each phase: ``time.process_time`` (this process's CPU, user and system; DynamoDB is moto in
 another process, so its work is not counted, while botocore's serializing and parsing is). Like
@@ -16,18 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-
-class LambdaContextStandIn:
-    """The attributes of Lambda's context object that the handlers read."""
-
-    function_name = "bench"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    aws_request_id = "bench-request"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 300_000
+from benchmarks.cold_child import LambdaContextStandIn  # standard library only, like this module
 
 
 def _serve(handler: Callable[[Any, Any], Any], event: Any) -> object:
