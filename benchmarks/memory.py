@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.capacity import LATENCY_MS, PLATFORM_MS, PRICE_LAMBDA_GB_S_ARM, PRICE_LAMBDA_REQUEST
-from benchmarks.cold import SSM_VARIANT, Target, _put_key_in_ssm, run_child, targets
+from benchmarks.cold import Target, _put_key_in_ssm, run_child, targets
 from benchmarks.scenario import environment, event_file, issue, lambda_environment, seeded_runtime
 from devtools.embedded import local_aws
 from shared.entry.runtime import Runtime
@@ -62,8 +62,9 @@ def _authorizer_event(token: IssuedToken) -> dict[str, Any]:
 
 
 def memory_targets(runtime: Runtime, admin: IssuedToken) -> list[Target]:
-    """The cold benchmark's functions (not its SSM variant), the authorizer with this benchmark's routes."""
-    chosen = [t for t in targets(runtime, admin) if t.name not in (SSM_VARIANT, "AuthorizeFunction")]
+    """The cold benchmark's functions that :data:`CALLS` models (docs/capacity.md: the others take
+    the Globals size), the authorizer with this benchmark's routes."""
+    chosen = [t for t in targets(runtime, admin) if t.name in CALLS and t.name != "AuthorizeFunction"]
     live = issue(runtime, admin)
     authorizer = Target("AuthorizeFunction", "functions.authorize.app", lambda: _authorizer_event(live), None)
     return [*chosen, authorizer]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from benchmarks import sweep, warm
+from moto import mock_aws
+
+from benchmarks import memory, sweep, warm
+from benchmarks.scenario import environment, lambda_environment, seeded_runtime
 
 
 def test_every_operation_makes_the_calls_the_spec_allows() -> None:
@@ -16,3 +19,11 @@ def test_the_sweep_reads_only_what_expired() -> None:
     assert [step["items_read"] for step in result["steps"]] == [3, 30]
     assert result["retirements"]["calls"]["TransactWriteItems"] == 5
     assert sweep.sweep_mismatches(result) == []
+
+
+def test_the_memory_curve_measures_the_functions_it_models() -> None:
+    """``python -m benchmarks.memory`` runs the functions its DynamoDB waits are written for, no other."""
+    with environment(lambda_environment()), mock_aws():
+        runtime, admin = seeded_runtime()
+        names = [target.name for target in memory.memory_targets(runtime, admin)]
+    assert sorted(names) == sorted(memory.CALLS)
